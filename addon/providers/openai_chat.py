@@ -1,0 +1,20 @@
+"""PLACEHOLDER — being written."""
+
+from __future__ import annotations
+
+from addon.providers.base import JSON, Accumulator, Summary
+from addon.sse import ServerSentEvent
+
+
+class OpenAIChat(Accumulator):
+    provider = "openai-chat"
+
+    def _feed(self, event: ServerSentEvent) -> None:
+        raise NotImplementedError
+
+    def result(self) -> JSON | None:
+        return None
+
+    @staticmethod
+    def summarize(response: JSON) -> Summary:
+        return Summary()

@@ -1,0 +1,26 @@
+"""Oracles: what the official SDKs' stream helpers make of a stream, for exactness tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def corpus_streams(folder: str) -> list[Path]:
+    """Every recorded stream of one API in the copied corpus, e.g. `sdk/anthropic`."""
+    return sorted((CORPUS / folder).glob("*.sse"))
+
+
+def strip_nulls(value: Any) -> Any:
+    """Drop keys whose value is null and the SDK-only `parsed*` keys, recursively."""
+    if isinstance(value, dict):
+        return {
+            k: strip_nulls(v)
+            for k, v in value.items()
+            if v is not None and not k.startswith("parsed")
+        }
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value]
+    return value
