@@ -136,8 +136,7 @@ class SSEDecoder:
             elif field == "id":
                 if "\0" not in value:
                     self._last_id = value
-            elif field == "retry":
-                if value.isascii() and value.isdigit():
-                    self._retry = int(value)
+            elif field == "retry" and value.isascii() and value.isdigit():
+                self._retry = int(value)
             # Other field names are ignored, as the spec says.
         return events
