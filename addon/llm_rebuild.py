@@ -1,0 +1,257 @@
+"""mitmproxy addon: rebuild complete LLM responses from their streams, beside the traffic.
+
+    mitmdump -s addon/llm_rebuild.py                      # live (also mitmproxy, mitmweb)
+    mitmdump -nr flows/x.flow -s addon/llm_rebuild.py     # offline, over a saved capture
+
+Thin glue: hooks, options, routing and error containment. The work is done in `addon.record`
+(bytes to record), `addon.capture` (one flow) and `addon.sinks` (where records go).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    import addon  # noqa: F401  (installed with the project: `uv run mitmdump ...`)
+except ImportError:  # a checkout used with another mitmdump: import from the repo itself
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mitmproxy import ctx, exceptions, http
+from mitmproxy.utils import human
+
+from addon.capture import FlowCapture, is_event_stream, rebuild_response, request_info, timing
+from addon.providers import PROVIDERS
+from addon.record import JSON, new_record
+from addon.redact import Redactor
+from addon.routing import ROUTE_SYNTAX, Router, parse_route
+from addon.sinks.dump import DumpWriter
+
+log = logging.getLogger(__name__)
+
+METADATA_KEY = "llm_rebuild"
+DEFAULT_DUMP_DIR = "llm-dumps"
+
+
+def contained(hook: Callable[[LLMRebuild, http.HTTPFlow], None]):
+    """No exception of ours ever reaches mitmproxy: log it once and record it on the flow."""
+
+    @functools.wraps(hook)
+    def wrapper(self: LLMRebuild, flow: http.HTTPFlow) -> None:
+        try:
+            hook(self, flow)
+        except Exception as exc:
+            log.exception("llm-rebuild: %s hook failed for flow %s", hook.__name__, flow.id)
+            record = flow.metadata.get(METADATA_KEY)
+            if isinstance(record, dict):
+                record.setdefault("errors", []).append(f"llm-rebuild {hook.__name__}: {exc!r}")
+                record["complete"] = False
+
+    return wrapper
+
+
+class LLMRebuild:
+    """Watches every flow; for LLM API calls it rebuilds the response, stores and dumps it."""
+
+    def __init__(self) -> None:
+        self.router = Router()
+        self.redactor = Redactor()
+        self.dumps: DumpWriter | None = None
+        self.max_body = 0
+        self.live: dict[str, FlowCapture] = {}
+        self._dump_failing = False
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "llm_dump_dir",
+            str,
+            DEFAULT_DUMP_DIR,
+            "Folder for one JSON record per LLM flow (created when needed). Empty: no dump files.",
+        )
+        loader.add_option(
+            "llm_routes",
+            Sequence[str],
+            [],
+            f"Extra routes to LLM APIs, checked before the built-in ones: {ROUTE_SYNTAX}. "
+            f"Providers: {', '.join(sorted(PROVIDERS))}.",
+        )
+        loader.add_option(
+            "llm_max_body",
+            str,
+            "64m",
+            "Largest streamed body kept to put back on the flow (for -w, mitmweb and replay), "
+            "e.g. 64m. 0: no limit. The rebuild itself never needs the body kept.",
+        )
+        loader.add_option(
+            "llm_redact",
+            Sequence[str],
+            [],
+            "More header, query and JSON body field names whose values are credentials "
+            "(authorization, x-api-key, cookie, key=, api_key, ... are always masked).",
+        )
+        loader.add_option("llm_summary", bool, True, "Log a one-line summary of every LLM flow.")
+
+    def configure(self, updated: set[str]) -> None:
+        if "llm_routes" in updated:
+            try:
+                routes = tuple(parse_route(spec) for spec in ctx.options.llm_routes)
+            except ValueError as exc:
+                raise exceptions.OptionsError(f"llm_routes: {exc}") from None
+            self.router = Router(routes)
+        if "llm_max_body" in updated:
+            try:
+                self.max_body = human.parse_size(ctx.options.llm_max_body) or 0
+            except ValueError:
+                raise exceptions.OptionsError(
+                    f"llm_max_body: {ctx.options.llm_max_body!r} is not a size such as 64m or 0"
+                ) from None
+        if "llm_redact" in updated:
+            self.redactor = Redactor(ctx.options.llm_redact)
+        if "llm_dump_dir" in updated:
+            folder = ctx.options.llm_dump_dir
+            if folder and Path(folder).exists() and not Path(folder).is_dir():
+                raise exceptions.OptionsError(f"llm_dump_dir: {folder!r} is not a folder")
+            self.dumps = DumpWriter(folder) if folder else None
+
+    def provider_for(self, flow: http.HTTPFlow) -> str | None:
+        request = flow.request
+        return self.router.provider_for(request.pretty_host, request.port, request.path)
+
+    @contained
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Live event streams: pass every chunk on at once and rebuild beside it."""
+        response = flow.response
+        if response is None or not flow.live or not is_event_stream(response):
+            return
+        provider = self.provider_for(flow)
+        if provider is None:
+            return
+        earlier = response.stream
+        capture = FlowCapture(
+            provider,
+            response.headers.get("content-encoding", ""),
+            keep_body=not ctx.options.store_streamed_bodies,
+            max_body=self.max_body,
+            chain=earlier if callable(earlier) else None,
+        )
+        self.live[flow.id] = capture
+        response.stream = capture
+
+    @contained
+    def response(self, flow: http.HTTPFlow) -> None:
+        capture = self.live.pop(flow.id, None)
+        provider = capture.stream.provider if capture else self.provider_for(flow)
+        if provider is None or flow.response is None:
+            return
+        if capture is not None:
+            record = capture.finish()
+            self._restore_body(flow, capture)
+        else:
+            record = rebuild_response(provider, flow.response)
+        self._finish(flow, provider, record, capture)
+
+    @contained
+    def error(self, flow: http.HTTPFlow) -> None:
+        """Client gone or upstream cut: keep what arrived, marked incomplete."""
+        capture = self.live.pop(flow.id, None)
+        provider = capture.stream.provider if capture else self.provider_for(flow)
+        if provider is None:
+            return
+        if capture is not None:
+            record = capture.finish()
+            if flow.response is not None:
+                self._restore_body(flow, capture)
+        elif flow.response is not None and flow.response.raw_content is not None:
+            record = rebuild_response(provider, flow.response)
+        else:
+            record = new_record(provider)
+        message = flow.error.msg if flow.error else "unknown error"
+        record["errors"].insert(0, f"flow error: {message}")
+        record["complete"] = False
+        self._finish(flow, provider, record, capture)
+
+    def _restore_body(self, flow: http.HTTPFlow, capture: FlowCapture) -> None:
+        """Put the streamed body back so -w, mitmweb and replay see the whole capture."""
+        assert flow.response is not None
+        body = capture.body
+        if body is not None and flow.response.raw_content is None:
+            flow.response.raw_content = body
+        flow.response.stream = True  # release the capture; the stream is over
+
+    def _finish(
+        self, flow: http.HTTPFlow, provider: str, record: JSON, capture: FlowCapture | None
+    ) -> None:
+        earlier = flow.metadata.get(METADATA_KEY)
+        record["flow_id"] = flow.id
+        record["request"] = request_info(flow.request, self.redactor)
+        record["status_code"] = flow.response.status_code if flow.response else None
+        record["timing"] = timing(
+            flow,
+            capture.stream if capture else None,
+            record["response"],
+            provider,
+            earlier.get("timing") if isinstance(earlier, dict) else None,
+        )
+        if flow.response is not None:
+            record["response_headers"] = self.redactor.header_items(
+                flow.response.headers.items(multi=True)
+            )
+        flow.metadata[METADATA_KEY] = record
+        dump_file = self._dump(record, flow.request.timestamp_start)
+        if ctx.options.llm_summary:
+            log.info(summary_line(flow, record, dump_file))
+
+    def _dump(self, record: JSON, timestamp: float) -> str | None:
+        if self.dumps is None:
+            return None
+        try:
+            path = self.dumps.write(record, timestamp)
+        except OSError as exc:
+            if not self._dump_failing:  # one clear line, not one per flow
+                log.error("llm-rebuild: cannot write dumps to %s: %s", self.dumps.directory, exc)
+            self._dump_failing = True
+            return None
+        if self._dump_failing:
+            log.info("llm-rebuild: writing dumps to %s again", self.dumps.directory)
+            self._dump_failing = False
+        return str(path)
+
+
+def summary_line(flow: http.HTTPFlow, record: JSON, dump_file: str | None) -> str:
+    """provider model stop tools usage ttft duration, then what went wrong, then the file."""
+    provider = record["provider"]
+    response = record["response"]
+    words = [f"llm {provider}"]
+    if isinstance(response, dict) and record["status_code"] in (None, 200):
+        summary = PROVIDERS[provider].summarize(response)
+        words.append(summary.model or "?")
+        words.append(f"stop={summary.stop_reason}")
+        if summary.tool_calls:
+            words.append("tools=" + ",".join(summary.tool_calls))
+        usage = summary.usage
+        tokens_in = usage.get("input_tokens", usage.get("prompt_tokens"))
+        tokens_out = usage.get("output_tokens", usage.get("completion_tokens"))
+        if tokens_in is not None or tokens_out is not None:
+            words.append(f"tokens={tokens_in}/{tokens_out}")
+    else:
+        words.append(f"HTTP {record['status_code']}")
+    t = record["timing"]
+    if t.get("time_to_first_token") is not None:
+        words.append(f"ttft={t['time_to_first_token']:.2f}s")
+    if t.get("duration") is not None:
+        words.append(f"{t['duration']:.2f}s")
+    if record["complete"]:
+        words.append("complete")
+    else:
+        first = record["errors"][0] if record["errors"] else "no terminal event"
+        words.append(f"INCOMPLETE ({first})")
+    if dump_file:
+        words.append(f"-> {dump_file}")
+    return " ".join(words)
+
+
+addons = [LLMRebuild()]

@@ -1,0 +1,1 @@
+"""Where records go: flow metadata (in the addon), dump files, the mitmweb view."""
