@@ -85,6 +85,10 @@ class _Zstd:
         self.obj = zstd.ZstdDecompressor()
 
     def feed(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        if self.obj.eof:  # a new frame after a finished one
+            self.obj = zstd.ZstdDecompressor()
         out = [self.obj.decompress(data)]
         while self.obj.eof and self.obj.unused_data:
             rest = self.obj.unused_data
