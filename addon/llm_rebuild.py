@@ -46,12 +46,18 @@ def contained(hook: Callable[[LLMRebuild, http.HTTPFlow], None]):
             hook(self, flow)
         except Exception as exc:
             log.exception("llm-rebuild: %s hook failed for flow %s", hook.__name__, flow.id)
-            record = flow.metadata.get(METADATA_KEY)
-            if isinstance(record, dict):
-                record.setdefault("errors", []).append(f"llm-rebuild {hook.__name__}: {exc!r}")
-                record["complete"] = False
+            try:
+                self.record_failure(flow, f"llm-rebuild {hook.__name__}: {exc!r}")
+            except Exception:
+                log.exception("llm-rebuild: could not record the failure on flow %s", flow.id)
 
     return wrapper
+
+
+def _mitmproxy_keeps_streamed_bodies() -> bool:
+    """mitmproxy stores streamed bodies itself when asked to: then we keep no second copy."""
+    options = ctx.options
+    return "store_streamed_bodies" in options and bool(options.store_streamed_bodies)
 
 
 class LLMRebuild:
@@ -117,6 +123,20 @@ class LLMRebuild:
                 raise exceptions.OptionsError(f"llm_dump_dir: {folder!r} is not a folder")
             self.dumps = DumpWriter(folder) if folder else None
 
+    def record_failure(self, flow: http.HTTPFlow, message: str) -> None:
+        """Our own bug still leaves a trace on an LLM flow: a record marked incomplete."""
+        self.live.pop(flow.id, None)
+        record = flow.metadata.get(METADATA_KEY)
+        if not isinstance(record, dict):
+            provider = self.provider_for(flow)
+            if provider is None:
+                return
+            record = new_record(provider)
+            record["flow_id"] = flow.id
+            flow.metadata[METADATA_KEY] = record
+        record.setdefault("errors", []).append(message)
+        record["complete"] = False
+
     def provider_for(self, flow: http.HTTPFlow) -> str | None:
         request = flow.request
         return self.router.provider_for(request.pretty_host, request.port, request.path)
@@ -134,7 +154,7 @@ class LLMRebuild:
         capture = FlowCapture(
             provider,
             response.headers.get("content-encoding", ""),
-            keep_body=not ctx.options.store_streamed_bodies,
+            keep_body=not _mitmproxy_keeps_streamed_bodies(),
             max_body=self.max_body,
             chain=earlier if callable(earlier) else None,
         )

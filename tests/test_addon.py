@@ -1,0 +1,290 @@
+"""The addon's hooks, in process: routing, records in metadata, dumps, options, containment."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mitmproxy import exceptions, http
+from mitmproxy.test import taddons, tflow
+
+from addon.llm_rebuild import METADATA_KEY, LLMRebuild
+from addon.record import RECORD_KEYS
+from tests.oracles import CORPUS
+
+SECRET = "sk-ant-api03-TEST-SECRET-do-not-leak"
+STREAM = (CORPUS / "sdk/anthropic/tool_use_response.sse").read_bytes()
+
+
+def llm_flow(
+    body: bytes = STREAM,
+    content_type: str = "text/event-stream",
+    status: int = 200,
+    host: str = "api.anthropic.com",
+    path: str = "/v1/messages",
+) -> http.HTTPFlow:
+    flow = tflow.tflow(resp=True)
+    flow.request.host = host
+    flow.request.port = 443
+    flow.request.scheme = "https"
+    flow.request.path = path
+    flow.request.method = "POST"
+    flow.request.headers["x-api-key"] = SECRET
+    flow.request.headers["content-type"] = "application/json"
+    flow.request.content = json.dumps({"model": "claude", "stream": True}).encode()
+    flow.response = http.Response.make(status, body, {"content-type": content_type})
+    flow.response.timestamp_start = flow.request.timestamp_start + 0.1
+    flow.response.timestamp_end = flow.request.timestamp_start + 0.5
+    return flow
+
+
+@pytest.fixture
+def addon_ctx(tmp_path: Path):
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, llm_dump_dir=str(tmp_path / "dumps"))
+        yield addon, tctx, tmp_path / "dumps"
+
+
+def dumps_in(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def test_offline_stream_gets_a_record_in_metadata_and_one_dump(addon_ctx):
+    addon, _, dumps = addon_ctx
+    flow = llm_flow()
+    addon.responseheaders(flow)
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert set(RECORD_KEYS) <= set(record)
+    assert record["flow_id"] == flow.id
+    assert record["provider"] == "anthropic-messages"
+    assert record["streamed"] is True and record["status_code"] == 200
+    assert record["request"]["method"] == "POST"
+    assert record["request"]["body"] == {"model": "claude", "stream": True}
+    assert dumps_in(dumps) == [record]
+
+
+def test_non_llm_flow_is_left_alone(addon_ctx):
+    addon, _, dumps = addon_ctx
+    flow = llm_flow(host="example.com", path="/index.html", content_type="text/html")
+    addon.responseheaders(flow)
+    addon.response(flow)
+    assert METADATA_KEY not in flow.metadata
+    assert not dumps.exists()
+
+
+def test_plain_json_answer_is_recorded_as_it_is(addon_ctx):
+    addon, _, _ = addon_ctx
+    body = {"id": "msg_1", "type": "message", "content": [], "usage": {"output_tokens": 1}}
+    flow = llm_flow(json.dumps(body).encode(), "application/json")
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert record["response"] == body
+    assert record["streamed"] is False and record["complete"] is True
+
+
+def test_http_error_is_recorded_incomplete_with_its_error_body(addon_ctx):
+    addon, _, _ = addon_ctx
+    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    flow = llm_flow(json.dumps(body).encode(), "application/json", status=529)
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert record["complete"] is False
+    assert record["response"] == body
+    assert record["errors"] == ["HTTP 529: overloaded_error: Overloaded"]
+
+
+def test_live_stream_passes_chunks_unchanged_and_restores_the_body(addon_ctx):
+    addon, _, _ = addon_ctx
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    tee = flow.response.stream
+    assert callable(tee)
+    chunks = [STREAM[i : i + 37] for i in range(0, len(STREAM), 37)]
+    assert [tee(c) for c in chunks] == chunks
+    assert tee(b"") == b""
+    addon.response(flow)
+    assert flow.response.raw_content == STREAM
+    assert addon.live == {}
+    offline = llm_flow()
+    addon.response(offline)
+    live_record = flow.metadata[METADATA_KEY]
+    offline_record = offline.metadata[METADATA_KEY]
+    assert live_record["response"] == offline_record["response"]
+    assert live_record["events"] == offline_record["events"]
+
+
+def test_live_body_over_the_cap_is_not_kept_but_still_rebuilt(addon_ctx):
+    addon, tctx, _ = addon_ctx
+    tctx.configure(addon, llm_max_body="100")
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    flow.response.stream(STREAM)
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert flow.response.raw_content is None
+    assert record["response"] is not None
+    assert any("llm_max_body" in w for w in record["warnings"])
+
+
+def test_store_streamed_bodies_is_respected_without_a_second_copy(addon_ctx):
+    addon, tctx, _ = addon_ctx
+    tctx.options.add_option("store_streamed_bodies", bool, True, "as mitmproxy declares it")
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    capture = flow.response.stream
+    capture(STREAM)
+    assert capture.chunks == []  # mitmproxy keeps the body itself
+
+
+def test_cut_stream_is_recorded_incomplete_with_the_error(addon_ctx):
+    addon, _, dumps = addon_ctx
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    flow.response.stream(STREAM[: len(STREAM) // 2])
+    flow.error = tflow.terr("connection closed by peer")
+    addon.error(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert record["complete"] is False
+    assert record["errors"][0] == "flow error: connection closed by peer"
+    assert record["events"] > 0
+    assert addon.live == {}
+    assert len(dumps_in(dumps)) == 1
+
+
+def test_exception_inside_the_addon_is_contained_logged_and_recorded(
+    addon_ctx, monkeypatch, caplog
+):
+    addon, _, _ = addon_ctx
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("addon.llm_rebuild.rebuild_response", broken)
+    flow = llm_flow()
+    with caplog.at_level(logging.ERROR):
+        addon.response(flow)  # must not raise
+    assert sum("response hook failed" in r.message for r in caplog.records) == 1
+    record = flow.metadata[METADATA_KEY]
+    assert record["complete"] is False
+    assert "boom" in record["errors"][-1]
+
+
+def test_exception_inside_the_stream_tee_never_breaks_the_flow(addon_ctx, monkeypatch):
+    addon, _, _ = addon_ctx
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    capture = flow.response.stream
+
+    def broken(chunk):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr(capture, "take", broken)
+    assert capture(b"data: x\n\n") == b"data: x\n\n"
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert record["complete"] is False
+    assert any("decoder bug" in e for e in record["errors"])
+
+
+def test_dump_failure_logs_one_line_and_keeps_the_record_in_metadata(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, llm_dump_dir=str(blocker / "dumps"))
+        flows = [llm_flow() for _ in range(3)]
+        with caplog.at_level(logging.ERROR):
+            for flow in flows:
+                addon.response(flow)
+    assert sum("cannot write dumps" in r.message for r in caplog.records) == 1
+    assert all(METADATA_KEY in f.metadata for f in flows)
+
+
+def test_empty_dump_dir_turns_dumps_off(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, llm_dump_dir="")
+        flow = llm_flow()
+        addon.response(flow)
+    assert METADATA_KEY in flow.metadata
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("llm_routes", ["just-one-part"], "llm_routes: route 'just-one-part' needs three parts"),
+        ("llm_routes", ["h ^/x$ nope"], "unknown provider 'nope'"),
+        ("llm_max_body", "lots", "llm_max_body: 'lots' is not a size"),
+    ],
+)
+def test_bad_options_are_refused_at_start_up(option, value, message):
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match=message):
+        tctx.configure(addon, **{option: value})
+
+
+def test_dump_dir_that_is_a_file_is_refused(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx, pytest.raises(exceptions.OptionsError, match="folder"):
+        tctx.configure(addon, llm_dump_dir=str(blocker))
+
+
+def test_user_route_sends_other_paths_to_a_provider(addon_ctx):
+    addon, tctx, _ = addon_ctx
+    tctx.configure(addon, llm_routes=["llm.internal ^/generate$ anthropic-messages"])
+    flow = llm_flow(host="llm.internal", path="/generate")
+    addon.response(flow)
+    assert flow.metadata[METADATA_KEY]["provider"] == "anthropic-messages"
+
+
+def test_credentials_reach_neither_dump_nor_log(addon_ctx, caplog):
+    addon, _, dumps = addon_ctx
+    flow = llm_flow(path="/v1/messages?key=" + SECRET)
+    flow.request.headers["authorization"] = f"Bearer {SECRET}"
+    flow.request.headers["cookie"] = f"session={SECRET}"
+    with caplog.at_level(logging.DEBUG):
+        addon.response(flow)
+    written = b"".join(p.read_bytes() for p in dumps.glob("*"))
+    assert written
+    assert SECRET.encode() not in written
+    assert SECRET not in caplog.text
+    assert SECRET not in json.dumps(flow.metadata[METADATA_KEY])
+
+
+def test_summary_line_is_logged_per_llm_flow(addon_ctx, caplog):
+    addon, _, _ = addon_ctx
+    with caplog.at_level(logging.INFO):
+        addon.response(llm_flow())
+    lines = [r.message for r in caplog.records if r.message.startswith("llm ")]
+    assert len(lines) == 1
+    assert lines[0].startswith("llm anthropic-messages ")
+
+
+def test_core_imports_neither_mitmproxy_nor_the_sdks():
+    code = (
+        "import sys, addon, addon.record, addon.sse, addon.providers, addon.routing;"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'mitmproxy', 'anthropic', 'openai'});"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
