@@ -10,6 +10,7 @@ so every path of the addon shows up. The output is deterministic: same corpus, s
 
 from __future__ import annotations
 
+import argparse
 import json
 import uuid
 from pathlib import Path
@@ -90,14 +91,18 @@ def make_flow(
 ) -> http.HTTPFlow:
     start = T0 + n
     client = connection.Client(
+        id=str(uuid.UUID(int=1000 + n)),
         peername=("127.0.0.1", 50000 + n),
         sockname=("127.0.0.1", 8080),
         timestamp_start=start,
         proxy_mode=ProxyMode.parse("regular"),
     )
-    server = connection.Server(address=(host, 443), timestamp_start=start)
+    server = connection.Server(
+        id=str(uuid.UUID(int=2000 + n)), address=(host, 443), timestamp_start=start
+    )
     flow = http.HTTPFlow(client, server)
     flow.id = str(uuid.UUID(int=n + 1))
+    flow.timestamp_created = start
     raw_request = json.dumps(body).encode() if body is not None else b""
     flow.request = http.Request(
         host,
@@ -184,14 +189,18 @@ def write(path: Path, flows: list[http.HTTPFlow]) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="folder to write (default: flows/)")
+    out = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
     captures = build()
     for provider in ENDPOINTS:
-        write(OUT / f"{provider}.flow", captures[provider])
+        write(out / f"{provider}.flow", captures[provider])
     everything = sorted(
         (f for flows in captures.values() for f in flows), key=lambda f: f.request.timestamp_start
     )
-    write(OUT / "llm.flow", everything)
-    print(f"wrote {len(everything)} flows to {OUT}")
+    write(out / "llm.flow", everything)
+    print(f"wrote {len(everything)} flows to {out}")
 
 
 if __name__ == "__main__":
