@@ -24,3 +24,27 @@ def strip_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [strip_nulls(v) for v in value]
     return value
+
+
+_PROVIDER_BY_PREFIX = {
+    "sdk/anthropic/": "anthropic-messages",
+    "sdk/openai-chat/": "openai-chat",
+    "sdk/openai-responses/": "openai-responses",
+    "ccproxy/claude_": "anthropic-messages",
+    "ccproxy/copilot_": "openai-chat",
+    "ccproxy/codex_": "openai-responses",
+}
+
+
+def corpus_provider(path: Path) -> str:
+    """The provider id a corpus stream belongs to, from where it lies."""
+    relative = path.relative_to(CORPUS).as_posix()
+    for prefix, provider in _PROVIDER_BY_PREFIX.items():
+        if relative.startswith(prefix):
+            return provider
+    raise ValueError(f"no provider known for corpus file {relative}")
+
+
+ALL_STREAMS: list[tuple[str, Path]] = [
+    (corpus_provider(p), p) for p in sorted(CORPUS.rglob("*.sse"))
+]
