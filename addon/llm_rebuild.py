@@ -21,15 +21,17 @@ try:
 except ImportError:  # a checkout used with another mitmdump: import from the repo itself
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mitmproxy import ctx, exceptions, http
+from mitmproxy import contentviews, ctx, exceptions, http
 from mitmproxy.utils import human
 
 from addon.capture import FlowCapture, is_event_stream, rebuild_response, request_info, timing
+from addon.commands import LLMCommands
 from addon.providers import PROVIDERS
 from addon.record import JSON, new_record
 from addon.redact import Redactor
 from addon.routing import ROUTE_SYNTAX, Router, parse_route
 from addon.sinks.dump import DumpWriter
+from addon.sinks.view import LLMResponseView
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class LLMRebuild:
             "(authorization, x-api-key, cookie, key=, api_key, ... are always masked).",
         )
         loader.add_option("llm_summary", bool, True, "Log a one-line summary of every LLM flow.")
+        # Re-adding a view under the same name replaces it, so script reloads are harmless.
+        contentviews.add(LLMResponseView(self.provider_for))
 
     def configure(self, updated: set[str]) -> None:
         if "llm_routes" in updated:
@@ -202,9 +206,44 @@ class LLMRebuild:
             flow.response.raw_content = body
         flow.response.stream = True  # release the capture; the stream is over
 
+    def rebuild_flow(self, flow: http.HTTPFlow) -> JSON | None:
+        """A fresh record from what the flow holds now (for the llm.* commands); not stored.
+
+        A running stream gives its snapshot; None when the flow is not an LLM call.
+        """
+        capture = self.live.get(flow.id)
+        earlier = flow.metadata.get(METADATA_KEY)
+        provider = capture.stream.provider if capture else self.provider_for(flow)
+        if provider is None and isinstance(earlier, dict):
+            provider = earlier.get("provider")
+        if provider not in PROVIDERS:
+            return None
+        if capture is not None:
+            record = capture.stream.snapshot()
+        elif flow.response is not None and flow.response.raw_content is not None:
+            record = rebuild_response(provider, flow.response)
+        elif isinstance(earlier, dict):  # body not kept (llm_max_body): the record is all there is
+            return earlier
+        else:
+            record = new_record(provider)
+        if flow.error is not None:
+            record["errors"].insert(0, f"flow error: {flow.error.msg}")
+            record["complete"] = False
+        return self.complete_record(flow, provider, record, capture)
+
     def _finish(
         self, flow: http.HTTPFlow, provider: str, record: JSON, capture: FlowCapture | None
     ) -> None:
+        self.complete_record(flow, provider, record, capture)
+        flow.metadata[METADATA_KEY] = record
+        dump_file = self._dump(record, flow.request.timestamp_start)
+        if ctx.options.llm_summary:
+            log.info(summary_line(flow, record, dump_file))
+
+    def complete_record(
+        self, flow: http.HTTPFlow, provider: str, record: JSON, capture: FlowCapture | None = None
+    ) -> JSON:
+        """The flow's side around a rebuild: id, redacted request, status, timing, headers."""
         earlier = flow.metadata.get(METADATA_KEY)
         record["flow_id"] = flow.id
         record["request"] = request_info(flow.request, self.redactor)
@@ -220,10 +259,7 @@ class LLMRebuild:
             record["response_headers"] = self.redactor.header_items(
                 flow.response.headers.items(multi=True)
             )
-        flow.metadata[METADATA_KEY] = record
-        dump_file = self._dump(record, flow.request.timestamp_start)
-        if ctx.options.llm_summary:
-            log.info(summary_line(flow, record, dump_file))
+        return record
 
     def _dump(self, record: JSON, timestamp: float) -> str | None:
         if self.dumps is None:
@@ -274,4 +310,5 @@ def summary_line(flow: http.HTTPFlow, record: JSON, dump_file: str | None) -> st
     return " ".join(words)
 
 
-addons = [LLMRebuild()]
+rebuilder = LLMRebuild()
+addons = [rebuilder, LLMCommands(rebuilder)]
