@@ -28,6 +28,7 @@ def llm_flow(
     path: str = "/v1/messages",
 ) -> http.HTTPFlow:
     flow = tflow.tflow(resp=True)
+    flow.live = False  # as loaded from a capture; live tests switch it on
     flow.request.host = host
     flow.request.port = 443
     flow.request.scheme = "https"
@@ -64,6 +65,7 @@ def test_offline_stream_gets_a_record_in_metadata_and_one_dump(addon_ctx):
     assert record["flow_id"] == flow.id
     assert record["provider"] == "anthropic-messages"
     assert record["streamed"] is True and record["status_code"] == 200
+    assert record["complete"] is True, record["errors"]
     assert record["request"]["method"] == "POST"
     assert record["request"]["body"] == {"model": "claude", "stream": True}
     assert dumps_in(dumps) == [record]
