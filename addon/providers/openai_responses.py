@@ -1,20 +1,759 @@
-"""PLACEHOLDER — being written."""
+"""OpenAI Responses API (`POST /v1/responses`, `stream: true`): events in, `Response` object out.
+
+Mirrors openai-python's `lib/streaming/responses/_responses.py` (`accumulate_event`): items are
+addressed by `output_index`, their content parts by `content_index`, and an item's
+`output_item.done` replaces everything streamed for it. The terminal `response.completed` /
+`.incomplete` / `.failed` snapshot is the API's own final object and wins when its `output` is
+not empty; otherwise (and while streaming, and for a stream cut short) the output is rebuilt
+from the item, part and delta events on top of the last lifecycle snapshot.
+"""
 
 from __future__ import annotations
 
-from addon.providers.base import JSON, Accumulator, Summary
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from addon.providers.base import JSON, Accumulator, Part, Summary
 from addon.sse import ServerSentEvent
+
+# The string that a part's deltas extend, by part type.
+_TEXT_KEY = {
+    "output_text": "text",
+    "refusal": "refusal",
+    "reasoning_text": "text",
+    "summary_text": "text",
+}
+
+# Item-level progress events: (item type they belong to, the item `status` they mean or None).
+# Their `output_item.done` carries the finished item; the status only matters for a cut stream.
+_PROGRESS_EVENTS: dict[str, tuple[str, str | None]] = {
+    "response.web_search_call.in_progress": ("web_search_call", "in_progress"),
+    "response.web_search_call.searching": ("web_search_call", "searching"),
+    "response.web_search_call.completed": ("web_search_call", "completed"),
+    "response.file_search_call.in_progress": ("file_search_call", "in_progress"),
+    "response.file_search_call.searching": ("file_search_call", "searching"),
+    "response.file_search_call.completed": ("file_search_call", "completed"),
+    "response.code_interpreter_call.in_progress": ("code_interpreter_call", "in_progress"),
+    "response.code_interpreter_call.interpreting": ("code_interpreter_call", "interpreting"),
+    "response.code_interpreter_call.completed": ("code_interpreter_call", "completed"),
+    "response.image_generation_call.in_progress": ("image_generation_call", "in_progress"),
+    "response.image_generation_call.generating": ("image_generation_call", "generating"),
+    "response.image_generation_call.completed": ("image_generation_call", "completed"),
+    "response.image_generation_call.partial_image": ("image_generation_call", None),
+    "response.mcp_call.in_progress": ("mcp_call", "in_progress"),
+    "response.mcp_call.completed": ("mcp_call", "completed"),
+    "response.mcp_call.failed": ("mcp_call", "failed"),
+    "response.mcp_list_tools.in_progress": ("mcp_list_tools", None),
+    "response.mcp_list_tools.completed": ("mcp_list_tools", None),
+    "response.mcp_list_tools.failed": ("mcp_list_tools", None),
+    "response.compaction.compacting": ("compaction", None),
+}
+
+# Top-level string fields of an item that grow by deltas: event -> (item type, field).
+_FIELD_DELTAS: dict[str, tuple[str, str]] = {
+    "response.function_call_arguments.delta": ("function_call", "arguments"),
+    "response.custom_tool_call_input.delta": ("custom_tool_call", "input"),
+    "response.mcp_call_arguments.delta": ("mcp_call", "arguments"),
+    "response.code_interpreter_call_code.delta": ("code_interpreter_call", "code"),
+}
+_FIELD_DONES = {kind.replace(".delta", ".done"): field for kind, field in _FIELD_DELTAS.items()}
+
+# Handled in `_feed` itself rather than through the handler table, for speed.
+_INLINED = frozenset({"response.output_text.delta", *_FIELD_DELTAS})
+
+# Part types a known item can hold; a text event for a part never announced makes one of these.
+_PART_TYPES: dict[Any, tuple[str, ...]] = {
+    "message": ("output_text", "refusal"),
+    "reasoning": ("reasoning_text", "summary_text"),
+}
+
+# Items whose identity is their call id (the SDK's `_output_identity`).
+_CALL_ID_ITEMS = frozenset({"function_call", "custom_tool_call", "shell_call", "shell_call_output"})
+
+# Audio has no place in the Response object (the non-streamed answer has none either).
+_AUDIO_EVENTS = frozenset(
+    {
+        "response.audio.delta",
+        "response.audio.done",
+        "response.audio.transcript.delta",
+        "response.audio.transcript.done",
+    }
+)
+
+
+def _joined(pieces: list[str]) -> str:
+    """Join once; later calls (a live view called again) find a single piece."""
+    if len(pieces) == 1:
+        return pieces[0]
+    text = "".join(pieces)
+    pieces[:] = [text]
+    return text
+
+
+def _identity(item: JSON) -> tuple[Any, Any, Any]:
+    kind = item.get("type")
+    if kind in _CALL_ID_ITEMS:
+        return kind, None, item.get("call_id")
+    return kind, item.get("id"), item.get("call_id")
+
+
+def _error_text(error: Any) -> str:
+    """'code: message' from a Response `error` or a flat `error` event."""
+    if isinstance(error, dict):
+        text = ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
+        if error.get("param"):
+            text += f" (param {error['param']})"
+        return text or "no details given"
+    return str(error) if error else "no details given"
+
+
+class _Part:
+    """One content or summary part: its dict as announced, plus the text pieces since."""
+
+    __slots__ = ("key", "logprobs", "part", "pieces", "type")
+
+    def __init__(self, part: JSON) -> None:
+        self.part = part
+        self.type: Any = part.get("type")
+        self.key = _TEXT_KEY.get(self.type)
+        text = part.get(self.key) if self.key else None
+        self.pieces: list[str] = [text] if isinstance(text, str) else [""]
+        logprobs = part.get("logprobs")
+        self.logprobs: list[Any] | None = list(logprobs) if isinstance(logprobs, list) else None
+
+    def build(self) -> JSON:
+        part = dict(self.part)
+        if self.key is not None:
+            part[self.key] = _joined(self.pieces)
+        if self.logprobs is not None:
+            part["logprobs"] = list(self.logprobs)
+        annotations = part.get("annotations")
+        if isinstance(annotations, list):
+            part["annotations"] = list(annotations)
+        return part
+
+
+def _parts(value: Any) -> dict[int, _Part] | None:
+    """Parts an item arrived with, by index; None when it has no list of part objects."""
+    if isinstance(value, list) and all(isinstance(p, dict) for p in value):
+        return {i: _Part(p) for i, p in enumerate(value)}
+    return None
+
+
+class _Item:
+    """An output item being streamed: the item dict as added, plus what deltas built since."""
+
+    __slots__ = ("commands", "content", "fields", "item", "shell_output", "summary")
+
+    def __init__(self, item: JSON) -> None:
+        self.item = item
+        self.content = _parts(item.get("content"))
+        self.summary = _parts(item.get("summary"))
+        self.fields: dict[str, list[str]] = {}
+        self.commands: dict[int, list[str]] = {}
+        self.shell_output: dict[int, JSON] = {}
+
+    def build(self) -> JSON:
+        item = dict(self.item)
+        if self.content is not None:
+            item["content"] = [self.content[i].build() for i in sorted(self.content)]
+        if self.summary is not None:
+            item["summary"] = [self.summary[i].build() for i in sorted(self.summary)]
+        for key, pieces in self.fields.items():
+            item[key] = _joined(pieces)
+        if self.commands:
+            action = dict(item.get("action") or {})
+            commands = list(action.get("commands") or [])
+            for i in sorted(self.commands):
+                commands.extend([""] * (i + 1 - len(commands)))
+                commands[i] = _joined(self.commands[i])
+            action["commands"] = commands
+            item["action"] = action
+        if self.shell_output:
+            outputs = list(item.get("output") or [])
+            for i in sorted(self.shell_output):
+                entry = dict(self.shell_output[i])
+                for stream in ("stdout", "stderr"):
+                    if isinstance(entry.get(stream), list):
+                        entry[stream] = _joined(entry[stream])
+                outputs.extend([{}] * (i + 1 - len(outputs)))
+                outputs[i] = {**outputs[i], **entry}
+            item["output"] = outputs
+        return item
 
 
 class OpenAIResponses(Accumulator):
+    """Rebuilds a Responses API `Response` from its stream.
+
+    Terminal events: `response.completed`, `response.incomplete` and `response.failed` all end
+    the stream (`done`). `response.failed` adds its `response.error` to `errors`.
+    `response.incomplete` is a whole, well-formed answer that the API chose to stop (e.g.
+    `max_output_tokens`, `content_filter`): it is not an error and the record stays complete;
+    the reason is where the API puts it, `response.status == "incomplete"` and
+    `response.incomplete_details.reason`, and `summarize` shows it in `stop_reason`
+    ("incomplete: max_output_tokens").
+
+    A flat `error` event (`{"type": "error", "code", "message", "param"}`) has no slot in the
+    Response object: it is written to `errors` and the raw event is kept in `unknown`, which the
+    record shows as `unknown_events`.
+
+    Resumed background streams (`GET /responses/{id}?stream=true&starting_after=N`) have no
+    `response.created`; a later lifecycle event (`response.in_progress`) is the base instead.
+    """
+
     provider = "openai-responses"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._base: JSON | None = None  # the last created/queued/in_progress snapshot
+        self._final: JSON | None = None  # the terminal snapshot
+        self._response_id: Any = None
+        self._items: dict[int, _Item] = {}  # by output_index, as added
+        self._done_items: dict[int, JSON] = {}  # by output_index, from output_item.done
+        self._reported: set[Any] = set()  # problems already reported once (not per delta)
+        self._handlers: dict[str, Callable[[JSON], None]] = {
+            "response.reasoning_summary_text.delta": self._summary_text_delta,
+            "response.reasoning_text.delta": self._part_text_delta,
+            "response.refusal.delta": self._part_text_delta,
+            "response.output_text.done": self._part_text_done,
+            "response.refusal.done": self._part_text_done,
+            "response.reasoning_text.done": self._part_text_done,
+            "response.reasoning_summary_text.done": self._summary_text_done,
+            "response.function_call_arguments.done": self._field_done,
+            "response.custom_tool_call_input.done": self._field_done,
+            "response.mcp_call_arguments.done": self._field_done,
+            "response.code_interpreter_call_code.done": self._field_done,
+            "response.content_part.added": self._part_added,
+            "response.content_part.done": self._part_done,
+            "response.reasoning_summary_part.added": self._summary_part_added,
+            "response.reasoning_summary_part.done": self._summary_part_done,
+            "response.output_text.annotation.added": self._annotation_added,
+            "response.output_item.added": self._item_added,
+            "response.output_item.done": self._item_done,
+            "response.created": self._lifecycle,
+            "response.queued": self._lifecycle,
+            "response.in_progress": self._lifecycle,
+            "response.completed": self._terminal,
+            "response.incomplete": self._terminal,
+            "response.failed": self._terminal,
+            "error": self._error_event,
+            "response.shell_call_command.added": self._shell_command,
+            "response.shell_call_command.delta": self._shell_command,
+            "response.shell_call_command.done": self._shell_command,
+            "response.shell_call_output_content.delta": self._shell_output_delta,
+            "response.shell_call_output_content.done": self._shell_output_done,
+        }
+        for name in _PROGRESS_EVENTS:
+            self._handlers[name] = self._progress
+        for name in _AUDIO_EVENTS:
+            self._handlers[name] = self._audio
+
+    # -- feeding ---------------------------------------------------------------------------
+
     def _feed(self, event: ServerSentEvent) -> None:
-        raise NotImplementedError
+        try:
+            data = orjson.loads(event.data)
+            kind = data["type"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            self._odd_event(event)
+            return
+        if kind == "response.output_text.delta":  # by far the most frequent event: inlined
+            self.content_started = True
+            try:
+                part = self._items[data["output_index"]].content[data["content_index"]]
+            except (KeyError, TypeError):  # not added (yet): the slow path says what is missing
+                part = None
+            if part is None or part.type != "output_text":
+                part = self._part(data, self._items_content, "output_text")
+                if part is None:
+                    return
+            part.pieces.append(data["delta"])
+            logprobs = data.get("logprobs")
+            if logprobs:
+                if part.logprobs is None:
+                    part.logprobs = []
+                part.logprobs.extend(logprobs)
+            return
+        field = _FIELD_DELTAS.get(kind)
+        if field is not None:  # tool arguments, code: next most frequent, also inlined
+            self.content_started = True
+            try:
+                self._items[data["output_index"]].fields[field[1]].append(data["delta"])
+            except (KeyError, TypeError):  # the first delta of the field, or a problem
+                self._field_delta(data)
+            return
+        handler = self._handlers.get(kind)
+        if handler is None:
+            self.unknown.append({"event": event.event, "data": data})
+            return
+        handler(data)
+
+    def _odd_event(self, event: ServerSentEvent) -> None:
+        """Data that is not JSON, not an object, or has no `type`: report and keep it."""
+        raw = event.data
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if raw.strip() not in ("", "[DONE]"):  # neither is a Responses event, nor broken
+                self.errors.append(f"{event.event}: data is not JSON ({exc}): {raw[:80]!r}")
+            self.unknown.append({"event": event.event, "data": raw})
+            return
+        if not isinstance(data, dict):
+            self.errors.append(f"{event.event}: data is not a JSON object: {raw[:80]!r}")
+            self.unknown.append({"event": event.event, "data": data})
+            return
+        kind = event.event
+        if kind not in self._handlers and kind not in _INLINED:
+            self.unknown.append({"event": kind, "data": data})
+            return
+        # Named only by the SSE `event:` line: the same event again, with its type inside.
+        data["type"] = kind
+        self._feed(ServerSentEvent(event.event, orjson.dumps(data).decode(), event.id))
+
+    def _problem(self, data: JSON, text: str) -> None:
+        seq = data.get("sequence_number")
+        where = data.get("type") if seq is None else f"{data.get('type')} #{seq}"
+        self.errors.append(f"{where}: {text}")
+
+    def _problem_once(self, key: Any, data: JSON, text: str) -> None:
+        """For problems every later delta would repeat (an item never added)."""
+        if key not in self._reported:
+            self._reported.add(key)
+            self._problem(data, text)
+
+    def _no_base_yet(self, data: JSON) -> None:
+        if self._base is None and self._final is None:
+            self._problem_once(
+                "no base", data, "arrived before response.created (or any response snapshot)"
+            )
+
+    def _item(self, data: JSON, item_type: str | None = None) -> _Item | None:
+        """The item an event addresses; reports a missing one once, or a wrong item type."""
+        index = data.get("output_index")
+        item = self._items.get(index)
+        if item is None:
+            self._no_base_yet(data)
+            self._problem_once(("missing", index), data, f"output_index {index} was never added")
+            return None
+        if item_type is not None and item.item.get("type") != item_type:
+            self._wrong_target(data, f"a {item.item.get('type')!r} item")
+            return None
+        return item
+
+    def _wrong_target(self, data: JSON, what: str) -> None:
+        """An event for something its target cannot hold: say so, keep the event."""
+        self._problem(data, f"output_index {data.get('output_index')} is {what}; event kept")
+        self.unknown.append({"event": data.get("type"), "data": data})
+
+    @staticmethod
+    def _items_content(item: _Item) -> dict[int, _Part] | None:
+        if item.content is None and item.item.get("type") in ("message", "reasoning"):
+            item.content = {}
+        return item.content
+
+    @staticmethod
+    def _items_summary(item: _Item) -> dict[int, _Part] | None:
+        if item.summary is None and item.item.get("type") == "reasoning":
+            item.summary = {}
+        return item.summary
+
+    def _part(
+        self,
+        data: JSON,
+        parts_of: Callable[[_Item], dict[int, _Part] | None],
+        part_type: str,
+        index_key: str = "content_index",
+    ) -> _Part | None:
+        """The part a text event addresses; one the stream never announced is made and reported."""
+        item = self._item(data)
+        if item is None:
+            return None
+        parts = parts_of(item)
+        if parts is None:
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
+            return None
+        index = data.get(index_key)
+        part = parts.get(index)
+        if part is None:
+            if part_type not in _PART_TYPES.get(item.item.get("type"), (part_type,)):
+                self._wrong_target(data, f"a {item.item.get('type')!r} item")
+                return None
+            self._problem(
+                data,
+                f"{index_key} {index} of output_index {data.get('output_index')} was never added",
+            )
+            part = parts[index] = _Part({"type": part_type})
+        elif part.type != part_type:
+            self._wrong_target(data, f"holding a {part.type!r} part at {index_key} {index}")
+            return None
+        return part
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _snapshot(self, data: JSON) -> JSON | None:
+        response = data.get("response")
+        if not isinstance(response, dict):
+            self._problem(data, "has no response object")
+            return None
+        response_id = response.get("id")
+        if self._response_id is None:
+            self._response_id = response_id
+        elif response_id != self._response_id:
+            self._problem(data, f"response id changed from {self._response_id} to {response_id}")
+        return response
+
+    def _lifecycle(self, data: JSON) -> None:
+        response = self._snapshot(data)
+        if response is None:
+            return
+        first = self._base is None
+        self._base = response
+        output = response.get("output")
+        if not output or not isinstance(output, list):
+            return
+        if first and not self._items:
+            # As the SDK: a first snapshot that already has items starts the output with them.
+            for index, item in enumerate(output):
+                if isinstance(item, dict):
+                    self._items[index] = _Item(item)
+            return
+        # As the SDK: a later snapshot replaces finished items that it also carries.
+        done_at = {_identity(item): i for i, item in self._done_items.items()}
+        for item in output:
+            if isinstance(item, dict):
+                index = done_at.get(_identity(item))
+                if index is not None:
+                    self._done_items[index] = item
+
+    def _terminal(self, data: JSON) -> None:
+        response = self._snapshot(data)
+        if response is None:
+            return
+        self._final = response
+        self.done = True
+        kind = data.get("type")
+        if kind == "response.failed":
+            self.errors.append(f"response.failed: {_error_text(response.get('error'))}")
+        elif kind == "response.completed" and not response.get("output"):
+            unfinished = sorted(set(self._items) - set(self._done_items))
+            if unfinished:
+                self._problem(
+                    data,
+                    "has no output and output items "
+                    + ", ".join(map(str, unfinished))
+                    + " never finished",
+                )
+
+    def _error_event(self, data: JSON) -> None:
+        self.errors.append(f"error event: {_error_text(data)}")
+        self.unknown.append({"event": "error", "data": data})
+
+    # -- items -------------------------------------------------------------------------------
+
+    def _item_added(self, data: JSON) -> None:
+        self._no_base_yet(data)
+        item = data.get("item")
+        if item is None:  # the SDK skips an empty added event; its index stays a gap
+            return
+        if not isinstance(item, dict):
+            self._wrong_target(data, "given an item that is not an object")
+            return
+        index = data.get("output_index")
+        if not isinstance(index, int):
+            self._problem(data, f"output_index {index!r} is not a number; event kept")
+            self.unknown.append({"event": data.get("type"), "data": data})
+            return
+        if index in self._items:
+            self._problem(data, f"output_index {index} was added twice; the later one is kept")
+        self._items[index] = _Item(item)
+
+    def _item_done(self, data: JSON) -> None:
+        self._no_base_yet(data)
+        item = data.get("item")
+        index = data.get("output_index")
+        if not isinstance(item, dict) or not isinstance(index, int):
+            self._problem(data, "has no item object or output_index; event kept")
+            self.unknown.append({"event": data.get("type"), "data": data})
+            return
+        added = self._items.get(index)
+        if added is not None and _identity(added.item)[:2] != _identity(item)[:2]:
+            before = f"{added.item.get('type')} {added.item.get('id')}"
+            self._problem(
+                data,
+                f"output_index {index} was added as {before} but finished as "
+                f"{item.get('type')} {item.get('id')}; the finished item is kept",
+            )
+        self._done_items[index] = item
+
+    def _progress(self, data: JSON) -> None:
+        item_type, status = _PROGRESS_EVENTS[data["type"]]
+        item = self._item(data)
+        # Only an item of the event's own type that has a status moves on; anything else is
+        # left as it came (its output_item.done will carry the truth).
+        if (
+            item is not None
+            and status is not None
+            and "status" in item.item
+            and item.item.get("type") == item_type
+        ):
+            item.item["status"] = status
+
+    def _audio(self, data: JSON) -> None:
+        if data["type"].endswith(".delta"):
+            self.content_started = True
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _part_added(self, data: JSON) -> None:
+        part = data.get("part")
+        item = self._item(data)
+        if item is None:
+            return
+        parts = self._items_content(item)
+        if parts is None or not isinstance(part, dict):
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, without content parts")
+            return
+        parts[data.get("content_index")] = _Part(part)
+
+    def _part_done(self, data: JSON) -> None:
+        self._replace_part(data, self._items_content, "content_index")
+
+    def _summary_part_added(self, data: JSON) -> None:
+        part = data.get("part")
+        item = self._item(data)
+        if item is None:
+            return
+        parts = self._items_summary(item)
+        if parts is None or not isinstance(part, dict):
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, without a summary")
+            return
+        parts[data.get("summary_index")] = _Part(part)
+
+    def _summary_part_done(self, data: JSON) -> None:
+        self._replace_part(data, self._items_summary, "summary_index")
+
+    def _replace_part(
+        self, data: JSON, parts_of: Callable[[_Item], dict[int, _Part] | None], index_key: str
+    ) -> None:
+        """A part's done event carries the whole part; it replaces the streamed one.
+
+        Except logprobs: the API sends `content_part.done` with `logprobs: []` even when the
+        deltas carried them, while the finished item keeps them on the part; so an empty list
+        here does not erase the streamed ones.
+        """
+        part = data.get("part")
+        item = self._item(data)
+        if item is None:
+            return
+        parts = parts_of(item)
+        if parts is None or not isinstance(part, dict):
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
+            return
+        index = data.get(index_key)
+        done = _Part(part)
+        streamed = parts.get(index)
+        if streamed is not None and streamed.logprobs and not done.logprobs:
+            done.logprobs = streamed.logprobs
+        parts[index] = done
+
+    def _part_text_delta(self, data: JSON) -> None:
+        part = self._part(data, self._items_content, _DELTA_PART_TYPE[data["type"]])
+        if part is not None:
+            part.pieces.append(data["delta"])
+        self.content_started = True
+
+    def _part_text_done(self, data: JSON) -> None:
+        kind = data["type"]
+        part = self._part(data, self._items_content, _DELTA_PART_TYPE[kind])
+        if part is None:
+            return
+        part.pieces = [data["refusal" if kind == "response.refusal.done" else "text"]]
+        logprobs = data.get("logprobs")
+        if logprobs:  # an empty list on a done event does not erase the streamed ones
+            part.logprobs = list(logprobs)
+
+    def _summary_text_delta(self, data: JSON) -> None:
+        self.content_started = True
+        try:
+            part = self._items[data["output_index"]].summary[data["summary_index"]]
+        except (KeyError, TypeError):
+            part = None
+        if part is None or part.type != "summary_text":
+            part = self._part(data, self._items_summary, "summary_text", "summary_index")
+            if part is None:
+                return
+        part.pieces.append(data["delta"])
+
+    def _summary_text_done(self, data: JSON) -> None:
+        part = self._part(data, self._items_summary, "summary_text", "summary_index")
+        if part is not None:
+            part.pieces = [data["text"]]
+
+    def _annotation_added(self, data: JSON) -> None:
+        part = self._part(data, self._items_content, "output_text")
+        if part is None:
+            return
+        annotations = part.part.get("annotations")
+        if not isinstance(annotations, list):
+            annotations = part.part["annotations"] = []
+        index = data.get("annotation_index")
+        if isinstance(index, int) and 0 <= index < len(annotations):
+            annotations[index] = data.get("annotation")
+        else:
+            annotations.append(data.get("annotation"))
+
+    # -- item fields: arguments, input, code ---------------------------------------------
+
+    def _field_delta(self, data: JSON) -> None:
+        """The first delta of a field starts it from the item's value (usually "")."""
+        item_type, key = _FIELD_DELTAS[data["type"]]
+        item = self._item(data, item_type)
+        if item is None:
+            return
+        pieces = item.fields.get(key)
+        if pieces is None:
+            start = item.item.get(key)
+            pieces = item.fields[key] = [start if isinstance(start, str) else ""]
+        pieces.append(data["delta"])
+
+    def _field_done(self, data: JSON) -> None:
+        item_type, key = _FIELD_DONES[data["type"]]
+        item = self._item(data, item_type)
+        if item is not None:
+            item.fields[key] = [data[key]]
+
+    # -- shell tool ----------------------------------------------------------------------
+
+    def _shell_command(self, data: JSON) -> None:
+        item = self._item(data, "shell_call")
+        if item is None:
+            return
+        index = data.get("command_index")
+        if data["type"].endswith(".delta"):
+            item.commands.setdefault(index, [""]).append(data["delta"])
+            self.content_started = True
+        else:
+            item.commands[index] = [data["command"]]
+
+    def _shell_output_delta(self, data: JSON) -> None:
+        item = self._item(data, "shell_call_output")
+        if item is None:
+            return
+        entry = item.shell_output.setdefault(data.get("command_index"), {})
+        delta = data.get("delta") or {}
+        for stream in ("stdout", "stderr"):
+            if delta.get(stream):
+                entry.setdefault(stream, [""]).append(delta[stream])
+
+    def _shell_output_done(self, data: JSON) -> None:
+        """The done event lists the command's output; one entry is that command's whole output."""
+        item = self._item(data, "shell_call_output")
+        if item is None:
+            return
+        output = data.get("output")
+        if isinstance(output, list) and len(output) == 1 and isinstance(output[0], dict):
+            entry = dict(output[0])
+            for stream in ("stdout", "stderr"):
+                if isinstance(entry.get(stream), str):
+                    entry[stream] = [entry[stream]]
+            item.shell_output[data.get("command_index")] = entry
+        else:
+            self.unknown.append({"event": data.get("type"), "data": data})
+
+    # -- results ---------------------------------------------------------------------------
 
     def result(self) -> JSON | None:
-        return None
+        final = self._final
+        if final is not None and final.get("output"):
+            return final
+        base = final if final is not None else self._base
+        if base is None and not self._items and not self._done_items:
+            return None
+        response = dict(base) if base is not None else {}
+        response["output"] = self._output()
+        return response
+
+    def _output(self) -> list[JSON]:
+        """Finished items as the API sent them, unfinished ones as streamed, by output_index."""
+        done = self._done_items
+        items = self._items
+        return [
+            done[i] if i in done else items[i].build() for i in sorted(items.keys() | done.keys())
+        ]
+
+    def finish(self) -> None:
+        if self.done:
+            return
+        unfinished = sorted(set(self._items) - set(self._done_items))
+        message = "stream ended before its terminal event"
+        if unfinished:
+            message += f"; output items {', '.join(map(str, unfinished))} unfinished"
+        self.errors.append(message)
 
     @staticmethod
     def summarize(response: JSON) -> Summary:
-        return Summary()
+        status = response.get("status")
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        stop_reason = f"{status}: {reason}" if status and reason else status or reason
+        parts: list[Part] = []
+        for item in response.get("output") or []:
+            if isinstance(item, dict):
+                parts.extend(_item_parts(item))
+        error = response.get("error")
+        if error:
+            parts.append(Part("error", _error_text(error)))
+        return Summary(
+            model=response.get("model"),
+            stop_reason=stop_reason,
+            usage=response.get("usage") or {},
+            parts=parts,
+        )
+
+    @staticmethod
+    def response_complete(response: JSON) -> list[str]:
+        """A failed response is an error; an incomplete one is not (see the class docstring)."""
+        if response.get("status") == "failed" or response.get("error"):
+            return [f"response failed: {_error_text(response.get('error'))}"]
+        return []
+
+
+# Which part type each text event writes to.
+_DELTA_PART_TYPE = {
+    "response.refusal.delta": "refusal",
+    "response.refusal.done": "refusal",
+    "response.reasoning_text.delta": "reasoning_text",
+    "response.reasoning_text.done": "reasoning_text",
+    "response.output_text.done": "output_text",
+}
+
+
+def _item_parts(item: JSON) -> list[Part]:
+    """The readable pieces of one output item, in order."""
+    kind = item.get("type")
+    if kind == "message":
+        parts = []
+        for content in item.get("content") or []:
+            ctype = content.get("type") if isinstance(content, dict) else None
+            if ctype == "output_text":
+                parts.append(Part("text", content.get("text") or ""))
+            elif ctype == "refusal":
+                parts.append(Part("refusal", content.get("refusal") or ""))
+            else:
+                parts.append(Part(str(ctype), orjson.dumps(content).decode()))
+        return parts
+    if kind == "reasoning":
+        pieces = [*(item.get("summary") or []), *(item.get("content") or [])]
+        return [Part("thinking", p.get("text") or "") for p in pieces if isinstance(p, dict)]
+    if kind == "function_call":
+        return [Part("tool_call", item.get("arguments") or "", item.get("name"))]
+    if kind == "custom_tool_call":
+        return [Part("tool_call", item.get("input") or "", item.get("name"))]
+    for key in ("arguments", "code", "input"):
+        if isinstance(item.get(key), str):
+            return [Part(str(kind), item[key], item.get("name"))]
+    action = item.get("action")
+    text = orjson.dumps(action).decode() if action else ""
+    return [Part(str(kind), text, item.get("name"))]
