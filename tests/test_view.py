@@ -1,0 +1,290 @@
+"""The "LLM rebuilt" contentview: picked by itself for LLM responses, summary first, then the
+API-exact object; from a stored record, a running stream, or the body alone; no credentials.
+
+The console and mitmweb both render bodies with `contentviews.prettify_message` over the one
+global registry, so a pick by that function is the pick both make.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from mitmproxy import contentviews, http, io
+from mitmproxy.contentviews import Metadata
+from mitmproxy.test import taddons, tflow
+
+from addon.capture import FlowCapture, rebuild_response
+from addon.llm_rebuild import METADATA_KEY, LLMRebuild
+from addon.providers import PROVIDERS
+from addon.record import new_record
+from addon.sinks.view import RECORD_KEY, LLMResponseView, render
+from tests.oracles import CORPUS
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURE = ROOT / "flows" / "llm.flow"
+SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
+VIEW = "LLM rebuilt"
+
+
+def read_capture() -> list[http.HTTPFlow]:
+    with CAPTURE.open("rb") as file:
+        return list(io.FlowReader(file).stream())
+
+
+def flow_of(flows: list[http.HTTPFlow], corpus_name: str) -> http.HTTPFlow:
+    """The capture's flow whose response body is this corpus stream."""
+    body = (CORPUS / corpus_name).read_bytes()
+    return next(f for f in flows if f.response and f.response.raw_content == body)
+
+
+@pytest.fixture
+def flows() -> list[http.HTTPFlow]:
+    return read_capture()
+
+
+@pytest.fixture(autouse=True)
+def registered():
+    """A master for `ctx.options` (read by `make_metadata`) and the view as the addon adds it."""
+    with taddons.context() as tctx:
+        contentviews.add(LLMResponseView())
+        yield tctx
+
+
+def shown(flow: http.HTTPFlow) -> contentviews.ContentviewResult:
+    assert flow.response is not None
+    return contentviews.prettify_message(flow.response, flow)
+
+
+def api_json(flow: http.HTTPFlow, provider: str) -> str:
+    assert flow.response is not None
+    response = rebuild_response(provider, flow.response)["response"]
+    return json.dumps(response, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("corpus_name", "provider", "answer"),
+    [
+        (
+            "ccproxy/claude_messages.sse",
+            "anthropic-messages",
+            "Hello! It's nice to meet you. I'm Claude",
+        ),
+        (
+            "ccproxy/copilot_chat_completions.sse",
+            "openai-chat",
+            "Hello! How can I assist you today?",
+        ),
+        ("ccproxy/codex_responses.sse", "openai-responses", "Hey! How can I help you today?"),
+    ],
+)
+def test_stream_of_each_api_is_shown_rebuilt_by_default_summary_first(
+    flows, corpus_name, provider, answer
+):
+    flow = flow_of(flows, corpus_name)
+    result = shown(flow)
+    assert result.view_name == VIEW
+    text = result.text
+    summary = PROVIDERS[provider].summarize(rebuild_response(provider, flow.response)["response"])
+    assert text.startswith(f"provider     {provider}")
+    assert f"model        {summary.model}\n" in text
+    assert f"stop reason  {summary.stop_reason}\n" in text
+    assert "status       HTTP 200, complete\n" in text
+    assert answer in text
+    assert text.index(answer) < text.index("── response object (API-exact) ──")
+    assert text.rstrip("\n").endswith(api_json(flow, provider))
+
+
+def test_tool_calls_show_their_name_and_pretty_printed_input(flows):
+    text = shown(flow_of(flows, "ccproxy/claude_messages_tools.sse")).text
+    assert '── tool call: get_weather ──\n{\n  "location": "New York"\n}\n' in text
+    assert '── tool call: calculate_distance ──\n{\n  "lat1": "40.7128",\n' in text
+
+
+def test_parts_keep_the_answer_order_thinking_before_text(flows):
+    text = shown(flow_of(flows, "ccproxy/codex_responses_thinking.sse")).text
+    assert text.index("── thinking ──") < text.index("── text ──")
+    assert "**Calculating factorials**" in text
+
+
+def test_usage_is_flattened_onto_readable_lines(flows):
+    text = shown(flow_of(flows, "ccproxy/copilot_chat_completions.sse")).text
+    assert "prompt_tokens_details.cached_tokens=0" in text
+    assert "completion_tokens=10" in text
+
+
+def test_truncated_stream_says_incomplete_with_its_errors_on_one_line_each(flows):
+    text = shown(flow_of(flows, "sdk/anthropic/incomplete_partial_json_response.sse")).text
+    assert "status       HTTP 200, INCOMPLETE\n" in text
+    after = text.split("errors:\n", 1)[1].splitlines()
+    errors = list(itertools.takewhile(lambda line: line.startswith("  - "), after))
+    assert errors and all(len(e) <= len("  - ") + 300 for e in errors)
+    assert after[len(errors)] == "warnings:"
+    assert "── tool call: make_file ──" in text
+
+
+def test_plain_json_answer_is_shown_rebuilt_too(flows):
+    flow = next(
+        f
+        for f in flows
+        if f.response
+        and f.response.headers["content-type"] == ("application/json")
+        and f.response.status_code == 200
+    )
+    result = shown(flow)
+    assert result.view_name == VIEW
+    assert "streamed     no (plain JSON)" in result.text
+    assert "── text ──\nA plain, non-streamed answer.\n" in result.text
+
+
+def test_http_error_shows_status_and_error_not_an_empty_summary(flows):
+    flow = next(f for f in flows if f.response and f.response.status_code == 429)
+    text = shown(flow).text
+    assert "status       HTTP 429, INCOMPLETE" in text
+    assert "  - HTTP 429: rate_limit_error: Rate limited." in text
+    assert "model" not in text.split("──", 1)[0]
+
+
+def test_non_llm_flow_is_left_to_other_views(flows):
+    flow = next(f for f in flows if f.request.pretty_host == "example.com")
+    metadata = contentviews.make_metadata(flow.response, flow)
+    assert LLMResponseView().render_priority(flow.response.content, metadata) < 0
+    assert shown(flow).view_name != VIEW
+
+
+def test_request_side_of_an_llm_flow_is_not_taken(flows):
+    flow = flow_of(flows, "ccproxy/claude_messages.sse")
+    metadata = contentviews.make_metadata(flow.request, flow)
+    assert LLMResponseView().render_priority(flow.request.content, metadata) < 0
+    assert contentviews.prettify_message(flow.request, flow).view_name != VIEW
+
+
+def test_html_page_from_a_gateway_on_an_llm_route_is_not_taken():
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "api.openai.com", "/v1/chat/completions"
+    flow.response = http.Response.make(
+        502, b"<html>Bad gateway</html>", {"content-type": "text/html"}
+    )
+    assert shown(flow).view_name != VIEW
+
+
+def test_stored_record_is_shown_as_the_addon_kept_it(flows):
+    flow = flow_of(flows, "ccproxy/claude_messages.sse")
+    record = rebuild_response("anthropic-messages", flow.response)
+    record["errors"] = ["flow error: client disconnected"]
+    record["complete"] = False
+    flow.metadata[RECORD_KEY] = record
+    text = shown(flow).text
+    assert "(record kept by the addon)" in text
+    assert "  - flow error: client disconnected" in text
+
+
+def test_record_key_is_the_addons_metadata_key():
+    assert RECORD_KEY == METADATA_KEY
+
+
+def test_running_stream_shows_what_arrived_so_far():
+    body = (CORPUS / "ccproxy/claude_messages.sse").read_bytes()
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.path = "api.anthropic.com", "/v1/messages"
+    flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+    flow.response.raw_content = None  # mitmproxy keeps no body while it streams
+    capture = FlowCapture("anthropic-messages")
+    flow.response.stream = capture
+    capture(body[: body.index(b"meet you")])
+    view = LLMResponseView()
+    metadata = Metadata(flow=flow, http_message=flow.response)
+    assert contentviews.registry.get_view(b"", metadata) is contentviews.registry[VIEW]
+    text = view.prettify(b"", metadata)
+    assert "status       streaming" in text
+    assert "(stream still running: what has arrived so far)" in text
+    assert "── text ──\nHello!" in text
+    assert "meet you" not in text
+    capture(body[body.index(b"meet you") :])
+    assert "Hello! It's nice to meet you." in view.prettify(b"", metadata)
+
+
+def test_no_credential_appears_in_any_view_of_the_capture(flows):
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, llm_dump_dir="", llm_summary=False)
+        stored = read_capture()
+        for flow in stored:
+            addon.response(flow)
+    assert any(METADATA_KEY in f.metadata for f in stored)
+    for flow in [*flows, *stored]:
+        text = shown(flow).text
+        assert not any(secret in text for secret in SECRETS)
+        assert "Bearer" not in text
+
+
+def test_summary_failure_still_shows_the_object(monkeypatch):
+    def broken(response):
+        raise KeyError("choices")
+
+    monkeypatch.setattr(PROVIDERS["openai-chat"], "summarize", staticmethod(broken))
+    record = new_record("openai-chat")
+    record["response"] = {"id": "chatcmpl-1", "object": "chat.completion"}
+    text = render(record)
+    assert "summary unavailable: KeyError('choices')" in text
+    assert '"id": "chatcmpl-1"' in text
+
+
+def test_refusal_and_broken_tool_arguments_are_shown_as_they_are():
+    record = new_record("openai-chat")
+    record["complete"] = True
+    record["response"] = {
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "refusal": "I can't help with that.",
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "lookup", "arguments": '{"q": "x'},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
+    text = render(record)
+    assert "── refusal ──\nI can't help with that.\n" in text
+    assert '── tool call: lookup ──\n{"q": "x\n(not valid JSON)\n' in text
+
+
+def test_nothing_rebuilt_yet_is_said_plainly():
+    text = render(new_record("openai-responses"), "live")
+    assert "status       streaming" in text
+    assert "(nothing rebuilt yet)" in text
+
+
+def test_addon_registers_the_view_once_and_reloads_replace_it():
+    first, second = LLMRebuild(), LLMRebuild()
+    with taddons.context(first):
+        assert contentviews.registry[VIEW].provider_for == first.provider_for
+    with taddons.context(second):
+        assert contentviews.registry[VIEW].provider_for == second.provider_for
+    assert contentviews.registry.available_views().count(VIEW.lower()) == 1
+
+
+def test_view_follows_the_addons_extra_routes():
+    addon = LLMRebuild()
+    flow = tflow.tflow(resp=True)
+    flow.request.host, flow.request.port, flow.request.path = "llm.internal", 8080, "/api/chat"
+    body = (CORPUS / "ccproxy/copilot_chat_completions.sse").read_bytes()
+    flow.response = http.Response.make(200, body, {"content-type": "text/event-stream"})
+    with taddons.context(addon) as tctx:
+        assert shown(flow).view_name != VIEW
+        tctx.configure(addon, llm_routes=["llm.internal:8080 ^/api/chat$ openai-chat"])
+        result = shown(flow)
+    assert result.view_name == VIEW
+    assert "Hello! How can I assist you today?" in result.text
