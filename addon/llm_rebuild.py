@@ -180,7 +180,7 @@ class LLMRebuild:
 
     @contained
     def error(self, flow: http.HTTPFlow) -> None:
-        """Client gone or upstream cut: keep what arrived, marked incomplete."""
+        """Client gone or upstream cut: keep what arrived, marked incomplete unless it was whole."""
         capture = self.live.pop(flow.id, None)
         provider = capture.stream.provider if capture else self.provider_for(flow)
         if provider is None:
@@ -194,8 +194,12 @@ class LLMRebuild:
         else:
             record = new_record(provider)
         message = flow.error.msg if flow.error else "unknown error"
-        record["errors"].insert(0, f"flow error: {message}")
-        record["complete"] = False
+        if record["complete"]:
+            # The answer's terminal event had arrived: nothing was lost. The openai SDK, for
+            # one, closes the connection at `[DONE]`, often before the body's last framing.
+            record["warnings"].append(f"flow error after the answer was complete: {message}")
+        else:
+            record["errors"].insert(0, f"flow error: {message}")
         self._finish(flow, provider, record, capture)
 
     def _restore_body(self, flow: http.HTTPFlow, capture: FlowCapture) -> None:
