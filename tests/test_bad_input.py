@@ -23,6 +23,7 @@ from addon.llm_rebuild import METADATA_KEY, LLMRebuild
 from addon.providers import PROVIDERS
 from addon.sse import SSEDecoder
 from tests.oracles import ALL_STREAMS, CORPUS
+from tests.streams import BLOCK_STOP, MSG_DELTA, MSG_START, MSG_STOP, TEXT_START, sse, text_delta
 
 PATHS = {
     "anthropic-messages": "/v1/messages",
@@ -31,53 +32,6 @@ PATHS = {
 }
 
 
-def sse(*events: tuple[str | None, object]) -> bytes:
-    out = []
-    for name, data in events:
-        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-        out.append((f"event: {name}\n" if name else "") + f"data: {text}\n\n")
-    return "".join(out).encode()
-
-
-MSG_START = (
-    "message_start",
-    {
-        "type": "message_start",
-        "message": {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-x",
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 5, "output_tokens": 1},
-        },
-    },
-)
-TEXT_START = (
-    "content_block_start",
-    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-)
-
-
-def text_delta(text: str, index: int = 0) -> tuple[str, dict]:
-    return (
-        "content_block_delta",
-        {
-            "type": "content_block_delta",
-            "index": index,
-            "delta": {"type": "text_delta", "text": text},
-        },
-    )
-
-
-BLOCK_STOP = ("content_block_stop", {"type": "content_block_stop", "index": 0})
-MSG_DELTA = (
-    "message_delta",
-    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}},
-)
-MSG_STOP = ("message_stop", {"type": "message_stop"})
 ANTHROPIC_OK = sse(MSG_START, TEXT_START, text_delta("héllo ✓"), BLOCK_STOP, MSG_DELTA, MSG_STOP)
 TOOL_STREAM = (CORPUS / "sdk/anthropic/tool_use_response.sse").read_bytes()
 
