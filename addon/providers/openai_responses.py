@@ -11,7 +11,7 @@ from the item, part and delta events on top of the last lifecycle snapshot.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -201,6 +201,10 @@ class OpenAIResponses(Accumulator):
 
     Resumed background streams (`GET /responses/{id}?stream=true&starting_after=N`) have no
     `response.created`; a later lifecycle event (`response.in_progress`) is the base instead.
+
+    Logprobs of `output_text.delta` events are appended to their part, where the finished item
+    and the snapshot keep them too (those round the values to 6 decimals; the deltas' full
+    precision is what a cut stream shows).
     """
 
     provider = "openai-responses"
@@ -213,42 +217,6 @@ class OpenAIResponses(Accumulator):
         self._items: dict[int, _Item] = {}  # by output_index, as added
         self._done_items: dict[int, JSON] = {}  # by output_index, from output_item.done
         self._reported: set[Any] = set()  # problems already reported once (not per delta)
-        self._handlers: dict[str, Callable[[JSON], None]] = {
-            "response.reasoning_summary_text.delta": self._summary_text_delta,
-            "response.reasoning_text.delta": self._part_text_delta,
-            "response.refusal.delta": self._part_text_delta,
-            "response.output_text.done": self._part_text_done,
-            "response.refusal.done": self._part_text_done,
-            "response.reasoning_text.done": self._part_text_done,
-            "response.reasoning_summary_text.done": self._summary_text_done,
-            "response.function_call_arguments.done": self._field_done,
-            "response.custom_tool_call_input.done": self._field_done,
-            "response.mcp_call_arguments.done": self._field_done,
-            "response.code_interpreter_call_code.done": self._field_done,
-            "response.content_part.added": self._part_added,
-            "response.content_part.done": self._part_done,
-            "response.reasoning_summary_part.added": self._summary_part_added,
-            "response.reasoning_summary_part.done": self._summary_part_done,
-            "response.output_text.annotation.added": self._annotation_added,
-            "response.output_item.added": self._item_added,
-            "response.output_item.done": self._item_done,
-            "response.created": self._lifecycle,
-            "response.queued": self._lifecycle,
-            "response.in_progress": self._lifecycle,
-            "response.completed": self._terminal,
-            "response.incomplete": self._terminal,
-            "response.failed": self._terminal,
-            "error": self._error_event,
-            "response.shell_call_command.added": self._shell_command,
-            "response.shell_call_command.delta": self._shell_command,
-            "response.shell_call_command.done": self._shell_command,
-            "response.shell_call_output_content.delta": self._shell_output_delta,
-            "response.shell_call_output_content.done": self._shell_output_done,
-        }
-        for name in _PROGRESS_EVENTS:
-            self._handlers[name] = self._progress
-        for name in _AUDIO_EVENTS:
-            self._handlers[name] = self._audio
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -284,11 +252,11 @@ class OpenAIResponses(Accumulator):
             except (KeyError, TypeError):  # the first delta of the field, or a problem
                 self._field_delta(data)
             return
-        handler = self._handlers.get(kind)
+        handler = self._HANDLERS.get(kind)
         if handler is None:
             self.unknown.append({"event": event.event, "data": data})
             return
-        handler(data)
+        handler(self, data)
 
     def _odd_event(self, event: ServerSentEvent) -> None:
         """Data that is not JSON, not an object, or has no `type`: report and keep it."""
@@ -305,7 +273,7 @@ class OpenAIResponses(Accumulator):
             self.unknown.append({"event": event.event, "data": data})
             return
         kind = event.event
-        if kind not in self._handlers and kind not in _INLINED:
+        if kind not in self._HANDLERS and kind not in _INLINED:
             self.unknown.append({"event": kind, "data": data})
             return
         # Named only by the SSE `event:` line: the same event again, with its type inside.
@@ -718,6 +686,42 @@ class OpenAIResponses(Accumulator):
         if response.get("status") == "failed" or response.get("error"):
             return [f"response failed: {_error_text(response.get('error'))}"]
         return []
+
+    # Every event type but the inlined deltas, to its handler (one table for all instances).
+    _HANDLERS: ClassVar[dict[str, Callable[[OpenAIResponses, JSON], None]]] = {
+        "response.reasoning_summary_text.delta": _summary_text_delta,
+        "response.reasoning_text.delta": _part_text_delta,
+        "response.refusal.delta": _part_text_delta,
+        "response.output_text.done": _part_text_done,
+        "response.refusal.done": _part_text_done,
+        "response.reasoning_text.done": _part_text_done,
+        "response.reasoning_summary_text.done": _summary_text_done,
+        "response.function_call_arguments.done": _field_done,
+        "response.custom_tool_call_input.done": _field_done,
+        "response.mcp_call_arguments.done": _field_done,
+        "response.code_interpreter_call_code.done": _field_done,
+        "response.content_part.added": _part_added,
+        "response.content_part.done": _part_done,
+        "response.reasoning_summary_part.added": _summary_part_added,
+        "response.reasoning_summary_part.done": _summary_part_done,
+        "response.output_text.annotation.added": _annotation_added,
+        "response.output_item.added": _item_added,
+        "response.output_item.done": _item_done,
+        "response.created": _lifecycle,
+        "response.queued": _lifecycle,
+        "response.in_progress": _lifecycle,
+        "response.completed": _terminal,
+        "response.incomplete": _terminal,
+        "response.failed": _terminal,
+        "error": _error_event,
+        "response.shell_call_command.added": _shell_command,
+        "response.shell_call_command.delta": _shell_command,
+        "response.shell_call_command.done": _shell_command,
+        "response.shell_call_output_content.delta": _shell_output_delta,
+        "response.shell_call_output_content.done": _shell_output_done,
+        **dict.fromkeys(_PROGRESS_EVENTS, _progress),
+        **dict.fromkeys(_AUDIO_EVENTS, _audio),
+    }
 
 
 # Which part type each text event writes to.
