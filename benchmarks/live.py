@@ -1,0 +1,294 @@
+"""Live overhead: the same streams through a real mitmdump, with and without llm-rebuild.
+
+Three local processes, all on 127.0.0.1: the upstream (`benchmarks/upstream.py`), two
+mitmdumps (one plain, one with `-s addon/llm_rebuild.py`), and this client. Both mitmdumps
+load `passthrough.py`, which streams event streams as any SSE user of mitmproxy must (without
+it mitmproxy buffers the whole answer), so the only difference between them is the addon.
+Requests alternate between the two proxies, round by round, so drift hits both alike.
+
+- CPU: mitmdump's own utime+stime (from /proc) over a blast of streams sent as fast as the
+  upstream can, per MB of body.
+- Delay: streams paced like a model (a chunk of 1-4 events every 2 ms); each chunk carries
+  its upstream send time, the client notes when it arrives; p50/p99 per proxy, and the
+  difference is what the addon adds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.upstream import event_chunks
+
+ROOT = Path(__file__).resolve().parent.parent
+API_PATHS = {
+    "anthropic-messages": "v1/messages",
+    "openai-chat": "v1/chat/completions",
+    "openai-responses": "v1/responses",
+}
+MARK = b"\n: t="
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process {process.args!r} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+@dataclass
+class Proxy:
+    name: str
+    port: int
+    process: subprocess.Popen[Any]
+    dump_dir: Path | None
+    cpu: float = 0.0
+    bytes: int = 0
+    paced_cpu: float = 0.0
+    paced_bytes: int = 0
+    delays_ns: list[int] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_mitmdump(name: str, with_addon: bool, workdir: Path) -> Proxy:
+    port = free_port()
+    mitmdump = Path(sys.executable).parent / "mitmdump"
+    scripts = ["-s", str(Path(__file__).parent / "passthrough.py")]
+    dump_dir = None
+    if with_addon:
+        dump_dir = workdir / "dumps"
+        scripts += [
+            "-s",
+            str(ROOT / "addon" / "llm_rebuild.py"),
+            "--set",
+            f"llm_dump_dir={dump_dir}",
+        ]
+    log = (workdir / f"{name.replace(' ', '_')}.log").open("wb")
+    process = subprocess.Popen(
+        [str(mitmdump), "--listen-host", "127.0.0.1", "--listen-port", str(port), *scripts],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=workdir,
+    )
+    wait_port(port, process)
+    return Proxy(name, port, process, dump_dir)
+
+
+class Dechunker:
+    """HTTP/1.1 chunked transfer decoding, fed as bytes arrive."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.remaining = 0
+        self.need_crlf = False
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        self.buf += data
+        out = bytearray()
+        while not self.done:
+            if self.remaining:
+                take = min(self.remaining, len(self.buf))
+                out += self.buf[:take]
+                del self.buf[:take]
+                self.remaining -= take
+                if self.remaining:
+                    break
+                self.need_crlf = True
+            if self.need_crlf:
+                if len(self.buf) < 2:
+                    break
+                del self.buf[:2]
+                self.need_crlf = False
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                break
+            size = int(bytes(self.buf[:end]).split(b";")[0], 16)
+            del self.buf[: end + 2]
+            if size == 0:
+                self.done = True
+            self.remaining = size
+        return bytes(out)
+
+
+async def fetch(
+    proxy_port: int, upstream_port: int, number: int, mode: str, api: str
+) -> tuple[int, list[int]]:
+    """One streamed request through the proxy: (body bytes received, per-chunk delays in ns)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+    request_body = b'{"model":"bench","stream":true,"messages":[]}'
+    writer.write(
+        (
+            f"POST http://127.0.0.1:{upstream_port}/s/{number}/{mode}/{api} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(request_body)}\r\nconnection: close\r\n\r\n"
+        ).encode()
+        + request_body
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"proxy answered {head[:200]!r}")
+    chunked = b"chunked" in head.lower()
+    dechunker = Dechunker()
+    delays: list[int] = []
+    pending = b"\n"  # the body starts at a line start
+    size = 0
+    while True:
+        data = await reader.read(1 << 18)
+        now = time.monotonic_ns()
+        if not data:
+            break
+        payload = dechunker.feed(data) if chunked else data
+        size += len(payload)
+        text = pending + payload
+        at = 0
+        while True:
+            mark = text.find(MARK, at)
+            if mark < 0:
+                at = max(at, len(text) - len(MARK))
+                break
+            end = text.find(b"\n", mark + len(MARK))
+            if end < 0:
+                at = mark
+                break
+            delays.append(now - int(text[mark + len(MARK) : end]))
+            at = end
+        pending = text[at:]
+        if chunked and dechunker.done:
+            break
+    writer.close()
+    return size, delays
+
+
+def percentile(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_live(
+    blast: list[tuple[Path, str]],
+    paced: list[tuple[Path, str]],
+    rounds: int = 2,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Times the workloads through both proxies; returns CPU/MB and delay percentiles."""
+    files = [path for path, _ in blast] + [path for path, _ in paced]
+    with tempfile.TemporaryDirectory(prefix="llm-rebuild-live-") as tmp:
+        workdir = Path(tmp)
+        manifest = workdir / "upstream.json"
+        manifest.write_text(json.dumps([str(p) for p in files]))
+        up_port = free_port()
+        upstream = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.upstream", str(up_port), str(manifest)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+        )
+        proxies: list[Proxy] = []
+        try:
+            assert upstream.stdout is not None
+            upstream.stdout.readline()
+            proxies = [
+                start_mitmdump("mitmdump", False, workdir),
+                start_mitmdump("mitmdump + llm-rebuild", True, workdir),
+            ]
+            expected_chunks = [len(event_chunks(p.read_bytes(), n)) for n, p in enumerate(files)]
+
+            async def workload(proxy: Proxy, mode: str) -> None:
+                jobs = blast if mode == "blast" else paced
+                offset = 0 if mode == "blast" else len(blast)
+                for n, (_path, provider) in enumerate(jobs, start=offset):
+                    size, delays = await fetch(proxy.port, up_port, n, mode, API_PATHS[provider])
+                    if len(delays) != expected_chunks[n]:
+                        raise RuntimeError(
+                            f"{proxy.name}: stream {n} gave {len(delays)} chunks, "
+                            f"expected {expected_chunks[n]}"
+                        )
+                    if mode == "blast":
+                        proxy.bytes += size
+                    else:
+                        proxy.paced_bytes += size
+                        proxy.delays_ns.extend(delays)
+
+            for r in range(rounds):
+                order = proxies if r % 2 == 0 else proxies[::-1]
+                for proxy in order:
+                    before = cpu_seconds(proxy.process.pid)
+                    asyncio.run(workload(proxy, "blast"))
+                    proxy.cpu += cpu_seconds(proxy.process.pid) - before
+                for proxy in order[::-1]:
+                    before = cpu_seconds(proxy.process.pid)
+                    asyncio.run(workload(proxy, "paced"))
+                    proxy.paced_cpu += cpu_seconds(proxy.process.pid) - before
+                log(f"  live round {r + 1}/{rounds} done")
+            time.sleep(0.5)  # the last flow's response hook and dump
+            result: dict[str, Any] = {"proxies": {}}
+            for proxy in proxies:
+                mb = proxy.bytes / 1e6
+                result["proxies"][proxy.name] = {
+                    "cpu_seconds": proxy.cpu,
+                    "mb": mb,
+                    "cpu_s_per_mb": proxy.cpu / mb if mb else float("nan"),
+                    "paced_cpu_seconds": proxy.paced_cpu,
+                    "paced_mb": proxy.paced_bytes / 1e6,
+                    "paced_cpu_s_per_mb": proxy.paced_cpu / (proxy.paced_bytes / 1e6),
+                    "chunks": len(proxy.delays_ns),
+                    "delay_p50_ms": percentile(proxy.delays_ns, 0.50) / 1e6,
+                    "delay_p99_ms": percentile(proxy.delays_ns, 0.99) / 1e6,
+                }
+            dumps = proxies[1].dump_dir
+            records = [json.loads(p.read_text()) for p in dumps.glob("**/*.json")] if dumps else []
+            result["records"] = len(records)
+            result["complete_records"] = sum(1 for r in records if r.get("complete"))
+            result["flows"] = rounds * (len(blast) + len(paced))
+            return result
+        finally:
+            for proxy in proxies:
+                proxy.stop()
+            if upstream.stdin is not None:
+                upstream.stdin.close()
+            try:
+                upstream.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                upstream.kill()
+                upstream.wait()
