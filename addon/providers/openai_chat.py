@@ -115,10 +115,13 @@ def _merge_list(acc: list[Any], delta: list[Any], problems: list[str], key: str)
         acc.extend(delta)
         return
     for entry in delta:
-        if type(entry) is not dict or type(entry.get("index")) is not int:
-            problems.append(f"`{key}` entry without an integer index, ignored: {entry!r}")
+        if type(entry) is not dict:
+            problems.append(f"`{key}` entry is not an object, ignored: {entry!r}")
             continue
-        index = entry["index"]
+        index = entry.get("index")
+        if type(index) is not int:
+            _merge_unindexed(acc, entry, problems, key)
+            continue
         if index < len(acc) and acc[index].get("index") == index:
             _merge_delta(acc[index], entry, problems)
             continue
@@ -129,6 +132,20 @@ def _merge_list(acc: list[Any], delta: list[Any], problems: list[str], key: str)
         else:
             position = sum(1 for existing in acc if existing.get("index", 0) < index)
             acc.insert(position, entry)
+
+
+def _merge_unindexed(acc: list[Any], entry: JSON, problems: list[str], key: str) -> None:
+    """An entry without `index` (Gemini's tool calls have none): the SDK raises; kept here.
+
+    A tool-call fragment that starts no call (no `id`, no name) continues the last call;
+    anything else is a new entry.
+    """
+    if key == "tool_calls" and acc and type(acc[-1]) is dict and "id" not in entry:
+        function = entry.get("function")
+        if type(function) is not dict or "name" not in function:
+            _merge_delta(acc[-1], entry, problems)
+            return
+    acc.append(entry)
 
 
 def _copy(value: JSON) -> JSON:
