@@ -211,7 +211,7 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _wrap(words: list[str], indent: str, width: int = 100) -> str:
+def _wrap(words: list[str], indent: str, width: int = 80) -> str:
     lines: list[str] = []
     for word in words:
         if lines and len(lines[-1]) + 1 + len(word) <= width - len(indent):

@@ -1,0 +1,225 @@
+"""mitmweb itself, started with the addon on flows/llm.flow: its REST API renders our view by
+default for LLM flows, its command API runs our commands, and a real browser (Debian's chromium,
+driven by Playwright through `executable_path`; nothing downloads a browser) shows the rebuilt
+answer in the Response tab.
+
+Set LLM_REBUILD_UPDATE_SCREENSHOT=1 to also refresh docs/mitmweb-view.png from the browser test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from mitmproxy import io
+from mitmproxy.http import HTTPFlow
+
+ROOT = Path(__file__).resolve().parents[2]
+CAPTURE = ROOT / "flows" / "llm.flow"
+CORPUS = ROOT / "tests" / "corpus"
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "mitmweb-llm-view.png"
+DOCS_SCREENSHOT = ROOT / "docs" / "mitmweb-view.png"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
+VIEW = "LLM rebuilt"
+SUMMARY_LINE = re.compile(r"\bllm (anthropic-messages|openai-chat|openai-responses) ")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def capture_flows() -> list[HTTPFlow]:
+    with CAPTURE.open("rb") as file:
+        return list(io.FlowReader(file).stream())
+
+
+def flow_id_of(corpus_name: str) -> str:
+    body = (CORPUS / corpus_name).read_bytes()
+    return next(f.id for f in capture_flows() if f.response and f.response.raw_content == body)
+
+
+@dataclass
+class Mitmweb:
+    url: str
+    password: str
+    workdir: Path
+
+    def get(self, path: str) -> object:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.password}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def command(self, name: str, *arguments: str) -> dict:
+        """As mitmweb's command bar runs a command: a POST that passes tornado's XSRF check,
+        which wants the same token in the `_mitmproxy_xsrf` cookie and the X-XSRFToken header."""
+        xsrf = secrets.token_hex(16)
+        request = urllib.request.Request(
+            f"{self.url}/commands/{name}",
+            data=json.dumps({"arguments": list(arguments)}).encode(),
+            headers={
+                "Authorization": f"Bearer {self.password}",
+                "Cookie": f"_mitmproxy_xsrf={xsrf}",
+                "X-XSRFToken": xsrf,
+                "Content-Type": "application/json",
+            },
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def mitmweb(tmp_path_factory) -> Iterator[Mitmweb]:
+    workdir = tmp_path_factory.mktemp("mitmweb")
+    web_port, proxy_port = free_port(), free_port()
+    password = secrets.token_hex(16)
+    executable = Path(sys.executable).with_name("mitmweb")
+    log = (workdir / "mitmweb.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(executable),
+            "--web-host", "127.0.0.1",
+            "--web-port", str(web_port),
+            "--listen-host", "127.0.0.1",
+            "--listen-port", str(proxy_port),
+            "--no-web-open-browser",
+            "--set", f"web_password={password}",
+            "--set", f"confdir={workdir / 'conf'}",
+            "--set", f"llm_dump_dir={workdir / 'dumps'}",
+            "-r", str(CAPTURE),
+            "-s", str(ROOT / "addon" / "llm_rebuild.py"),
+        ],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    web = Mitmweb(f"http://127.0.0.1:{web_port}", password, workdir)
+    llm_flows = sum(1 for f in capture_flows() if f.request.pretty_host != "example.com")
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # ready once the addon has finished every LLM flow of the capture
+            if process.poll() is not None:
+                pytest.fail(f"mitmweb exited: {(workdir / 'mitmweb.log').read_text()[-2000:]}")
+            try:
+                events = web.get("/events")
+                assert isinstance(events, list)
+                done = sum(1 for e in events if SUMMARY_LINE.search(e["message"]))
+                if done >= llm_flows:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mitmweb not ready: {(workdir / 'mitmweb.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield web
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def listed_flows(web: Mitmweb) -> list[dict]:
+    flows = web.get("/flows")
+    assert isinstance(flows, list)
+    return flows
+
+
+def test_rest_api_renders_every_llm_flow_with_the_rebuilt_view(mitmweb):
+    flows = listed_flows(mitmweb)
+    assert len(flows) == len(capture_flows())
+    for flow in flows:
+        shown = mitmweb.get(f"/flows/{flow['id']}/response/content/auto.json")
+        assert isinstance(shown, dict)
+        if flow["request"]["host"] == "example.com":
+            assert shown["view_name"] != VIEW
+            continue
+        assert shown["view_name"] == VIEW, flow["request"]["path"]
+        assert "(record kept by the addon)" in shown["text"]
+        assert "── response object (API-exact) ──" in shown["text"]
+        assert not any(secret in shown["text"] for secret in SECRETS)
+
+
+def test_rest_api_shows_the_rebuilt_answer_text(mitmweb):
+    flow_id = flow_id_of("ccproxy/codex_responses_thinking.sse")
+    shown = mitmweb.get(f"/flows/{flow_id}/response/content/auto.json")
+    assert isinstance(shown, dict)
+    text = shown["text"]
+    assert text.startswith("provider     openai-responses")
+    assert "status       HTTP 200, complete" in text
+    assert text.index("── thinking ──") < text.index("── text ──")
+    assert "Factorial means multiply all positive integers" in text
+
+
+def test_commands_run_from_mitmweb_command_api(mitmweb):
+    commands = mitmweb.get("/commands")
+    assert isinstance(commands, dict)
+    assert commands["llm.dump"]["signature_help"] == "llm.dump flows path"
+    assert [p["type"] for p in commands["llm.dump"]["parameters"]] == ["flow[]", "path"]
+    assert mitmweb.command("llm.rebuild", "@all") == {"value": None}
+    out = mitmweb.workdir / "from-web.jsonl"
+    assert mitmweb.command("llm.dump", "@all", str(out)) == {"value": None}
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(capture_flows()) - 1
+    assert not any(secret in out.read_text() for secret in SECRETS)
+
+
+def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb):
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    flow_id = flow_id_of("ccproxy/claude_messages_tools.sse")
+    position = [f["id"] for f in listed_flows(mitmweb)].index(flow_id)
+    answer = "I'll help you get the weather in New York and calculate the distance"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
+            rows = page.locator(".flow-table tbody tr.has-response")
+            expect(rows).to_have_count(len(capture_flows()))
+            rows.nth(position).click()
+            page.locator(".nav-tabs a").filter(has_text=re.compile(r"^Response$")).click()
+            expect(page).to_have_url(re.compile(rf"#/flows/{flow_id}/response$"))
+            expect(page.get_by_text(VIEW, exact=True)).to_be_visible()
+            expect(page.get_by_text(answer).first).to_be_visible()
+            expect(page.get_by_text("── tool call: get_weather ──")).to_be_visible()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
+    if os.environ.get("LLM_REBUILD_UPDATE_SCREENSHOT"):
+        shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
