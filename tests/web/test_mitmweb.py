@@ -222,4 +222,5 @@ def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb):
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
     if os.environ.get("LLM_REBUILD_UPDATE_SCREENSHOT"):
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
