@@ -56,10 +56,18 @@ def _merge_delta(acc: JSON, delta: JSON, problems: list[str]) -> None:
     """
     for key, value in delta.items():
         current = acc.get(key)
-        if type(current) is _Fragments:
+        current_type = type(current)
+        if current_type is _Fragments:
             if type(value) is str:
                 current.append(value)
             # else: like the SDK, a null or a value of another type leaves the text alone
+        elif current_type is dict and type(value) is dict:
+            _merge_delta(current, value, problems)
+        elif current_type is list and type(value) is list:
+            _merge_list(current, value, problems, key)
+        elif key in _REPLACED_KEYS:
+            if value is not None or key not in acc:
+                acc[key] = value
         else:
             _merge_value(acc, key, current, value, problems)
 
