@@ -195,32 +195,59 @@ def test_commands_run_from_mitmweb_command_api(mitmweb):
     assert not any(secret in out.read_text() for secret in SECRETS)
 
 
-def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb):
+@pytest.fixture
+def chromium():
+    """Debian's chromium under Playwright; the only reason to skip is that it is not there."""
     if not CHROMIUM.exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (.ci/run installs it)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb, chromium):
+    from playwright.sync_api import expect
 
     flow_id = flow_id_of("ccproxy/claude_messages_tools.sse")
     position = [f["id"] for f in listed_flows(mitmweb)].index(flow_id)
     answer = "I'll help you get the weather in New York and calculate the distance"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
-            rows = page.locator(".flow-table tbody tr.has-response")
-            expect(rows).to_have_count(len(capture_flows()))
-            rows.nth(position).click()
-            page.locator(".nav-tabs a").filter(has_text=re.compile(r"^Response$")).click()
-            expect(page).to_have_url(re.compile(rf"#/flows/{flow_id}/response$"))
-            expect(page.get_by_text(VIEW, exact=True)).to_be_visible()
-            expect(page.get_by_text(answer).first).to_be_visible()
-            expect(page.get_by_text("── tool call: get_weather ──")).to_be_visible()
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-        finally:
-            browser.close()
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
+    rows = page.locator(".flow-table tbody tr.has-response")
+    expect(rows).to_have_count(len(capture_flows()))
+    rows.nth(position).click()
+    page.locator(".nav-tabs a").filter(has_text=re.compile(r"^Response$")).click()
+    expect(page).to_have_url(re.compile(rf"#/flows/{flow_id}/response$"))
+    expect(page.get_by_text(VIEW, exact=True)).to_be_visible()
+    expect(page.get_by_text(answer).first).to_be_visible()
+    expect(page.get_by_text("── tool call: get_weather ──")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
     if os.environ.get("LLM_REBUILD_UPDATE_SCREENSHOT"):
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
+
+
+def test_browser_command_bar_runs_llm_dump(mitmweb, chromium):
+    from playwright.sync_api import expect
+
+    out = mitmweb.workdir / "from-command-bar.jsonl"
+    page = chromium.new_page()
+    page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
+    page.locator("header nav a", has_text="Options").click()
+    page.get_by_text("Display Command Bar").click()
+    command_input = page.locator(".command input")
+    command_input.fill(f"llm.dump @all {out}")
+    command_input.press("Enter")
+    expect(page.locator(".command-result")).to_contain_text("llm.dump @all")
+    deadline = time.monotonic() + 5
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(capture_flows()) - 1
