@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from addon import rebuild
 from addon.providers.openai_responses import OpenAIResponses
@@ -70,7 +72,9 @@ def sse(*events: Any) -> bytes:
             name, data = event
         else:
             event = {**event, "sequence_number": event.get("sequence_number", number)}
-            name, data = event["type"], orjson.dumps(event).decode()
+            name = event.get("type")
+            name = name if isinstance(name, str) and name.isprintable() else "message"
+            data = orjson.dumps(event).decode()
         frames.append(f"event: {name}\ndata: {data}\n\n")
     return "".join(frames).encode()
 
@@ -771,3 +775,137 @@ def test_summarize_tool_calls_and_other_items() -> None:
     summary = OpenAIResponses.summarize(rebuild(PROVIDER, search.read_bytes())["response"])
     assert [p.kind for p in summary.parts] == ["web_search_call", "text"]
     assert "Redmond" in summary.parts[0].text
+
+
+# Never raising on damaged events -------------------------------------------------------------
+
+
+def every_kind_of_event() -> list[dict[str, Any]]:
+    """One stream touching every handler: items, parts, deltas, progress, shell, terminal."""
+    annotation = {"type": "file_path", "file_id": "f", "index": 0}
+    text = [
+        item_added(1, {**message(), "id": "msg_2"}),
+        part_added(1, text_part()),
+        text_delta(1, "Hi", logprobs=[{"token": "Hi", "logprob": -0.1, "top_logprobs": []}]),
+        {
+            "type": "response.output_text.annotation.added",
+            "output_index": 1,
+            "content_index": 0,
+            "annotation_index": 0,
+            "annotation": annotation,
+        },
+        {**text_delta(1, "Hi"), "type": "response.output_text.done", "text": "Hi"},
+        {
+            **part_added(1, text_part("Hi", annotations=[annotation])),
+            "type": "response.content_part.done",
+        },
+        part_added(1, {"type": "refusal", "refusal": ""}, content_index=1),
+        {**text_delta(1, "No", content_index=1), "type": "response.refusal.delta"},
+        {**text_delta(1, "", content_index=1), "type": "response.refusal.done", "refusal": "No"},
+    ]
+    tools = [
+        item_added(2, {"id": "fc", "type": "function_call", "name": "f", "arguments": ""}),
+        {"type": "response.function_call_arguments.delta", "output_index": 2, "delta": "{}"},
+        {"type": "response.function_call_arguments.done", "output_index": 2, "arguments": "{}"},
+        item_added(3, {"id": "ws", "type": "web_search_call", "status": "in_progress"}),
+        {"type": "response.web_search_call.searching", "output_index": 3},
+        item_added(4, {"id": "sh", "type": "shell_call", "action": {"commands": []}}),
+        {
+            "type": "response.shell_call_command.added",
+            "output_index": 4,
+            "command_index": 0,
+            "command": "",
+        },
+        {
+            "type": "response.shell_call_command.delta",
+            "output_index": 4,
+            "command_index": 0,
+            "delta": "ls",
+        },
+        item_added(5, {"id": "so", "type": "shell_call_output", "output": []}),
+        {
+            "type": "response.shell_call_output_content.delta",
+            "output_index": 5,
+            "command_index": 0,
+            "delta": {"stdout": "a", "stderr": "b"},
+        },
+        {
+            "type": "response.shell_call_output_content.done",
+            "output_index": 5,
+            "command_index": 0,
+            "output": [{"stdout": "a", "stderr": "b", "outcome": {"type": "exit", "exit_code": 0}}],
+        },
+        item_done(2, {"id": "fc", "type": "function_call", "name": "f", "arguments": "{}"}),
+        {"type": "error", "code": "c", "message": "m"},
+    ]
+    return [*reasoning_events(), *text, *tools, terminal("incomplete", [])]
+
+
+def test_every_kind_of_event_is_understood() -> None:
+    record = rebuild(PROVIDER, sse(*every_kind_of_event()))
+    assert record["errors"] == ["error event: c: m"]
+    assert [e["event"] for e in record["unknown_events"]] == ["error"]
+    output = record["response"]["output"]
+    assert [item["type"] for item in output] == [
+        "reasoning",
+        "message",
+        "function_call",
+        "web_search_call",
+        "shell_call",
+        "shell_call_output",
+    ]
+    assert output[1]["content"][0]["annotations"] == [
+        {"type": "file_path", "file_id": "f", "index": 0}
+    ]
+    assert output[5]["output"][0]["outcome"] == {"type": "exit", "exit_code": 0}
+
+
+JUNK = st.sampled_from([None, -1, 10**6, "x", 1.5, True, [], {}, [1], {"type": "x"}])
+KEYS = st.sampled_from(
+    [
+        "type",
+        "output_index",
+        "content_index",
+        "summary_index",
+        "annotation_index",
+        "command_index",
+        "item",
+        "part",
+        "delta",
+        "text",
+        "refusal",
+        "arguments",
+        "logprobs",
+        "response",
+        "output",
+        "annotation",
+        "command",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**4), KEYS, JUNK | st.just("<delete>")), max_size=6))
+def test_damaged_events_never_raise_and_results_stay_serialisable(
+    damage: list[tuple[int, str, Any]],
+) -> None:
+    events = copy.deepcopy(every_kind_of_event())
+    for at, key, value in damage:
+        event = events[at % len(events)]
+        if value == "<delete>":
+            event.pop(key, None)
+        else:
+            event[key] = value
+    accumulator = OpenAIResponses()
+    for number, event in enumerate(events_of(sse(*events))):
+        accumulator.feed(event)
+        if number % 5 == 0:
+            orjson.dumps(accumulator.result())
+    accumulator.finish()
+    result = accumulator.result()
+    orjson.dumps(result)
+    orjson.dumps(accumulator.unknown)
+    if result is not None:
+        OpenAIResponses.summarize(result)
+    assert all(isinstance(e, str) for e in accumulator.errors)
+    assert not any("could not apply event" in e for e in accumulator.errors), accumulator.errors

@@ -164,22 +164,26 @@ class _Item:
         for key, pieces in self.fields.items():
             item[key] = _joined(pieces)
         if self.commands:
-            action = dict(item.get("action") or {})
-            commands = list(action.get("commands") or [])
+            action = item.get("action")
+            action = dict(action) if isinstance(action, dict) else {}
+            commands = action.get("commands")
+            commands = list(commands) if isinstance(commands, list) else []
             for i in sorted(self.commands):
                 commands.extend([""] * (i + 1 - len(commands)))
                 commands[i] = _joined(self.commands[i])
             action["commands"] = commands
             item["action"] = action
         if self.shell_output:
-            outputs = list(item.get("output") or [])
+            outputs = item.get("output")
+            outputs = list(outputs) if isinstance(outputs, list) else []
             for i in sorted(self.shell_output):
                 entry = dict(self.shell_output[i])
                 for stream in ("stdout", "stderr"):
                     if isinstance(entry.get(stream), list):
                         entry[stream] = _joined(entry[stream])
                 outputs.extend([{}] * (i + 1 - len(outputs)))
-                outputs[i] = {**outputs[i], **entry}
+                before = outputs[i] if isinstance(outputs[i], dict) else {}
+                outputs[i] = {**before, **entry}
             item["output"] = outputs
         return item
 
@@ -229,28 +233,41 @@ class OpenAIResponses(Accumulator):
             return
         if kind == "response.output_text.delta":  # by far the most frequent event: inlined
             self.content_started = True
+            delta = data.get("delta")
             try:
                 part = self._items[data["output_index"]].content[data["content_index"]]
             except (KeyError, TypeError):  # not added (yet): the slow path says what is missing
                 part = None
-            if part is None or part.type != "output_text":
+            if part is None or part.type != "output_text" or delta.__class__ is not str:
                 part = self._part(data, self._items_content, "output_text")
-                if part is None:
+                delta = self._string(data, "delta") if part is not None else None
+                if delta is None:
                     return
-            part.pieces.append(data["delta"])
+            part.pieces.append(delta)
             logprobs = data.get("logprobs")
             if logprobs:
                 if part.logprobs is None:
                     part.logprobs = []
-                part.logprobs.extend(logprobs)
+                if logprobs.__class__ is list:
+                    part.logprobs.extend(logprobs)
+                else:
+                    self._problem(data, "logprobs is not a list; not kept on the part")
             return
-        field = _FIELD_DELTAS.get(kind)
+        try:
+            field = _FIELD_DELTAS.get(kind)
+        except TypeError:  # a `type` that is a list or an object
+            self.unknown.append({"event": event.event, "data": data})
+            return
         if field is not None:  # tool arguments, code: next most frequent, also inlined
             self.content_started = True
-            try:
-                self._items[data["output_index"]].fields[field[1]].append(data["delta"])
-            except (KeyError, TypeError):  # the first delta of the field, or a problem
-                self._field_delta(data)
+            delta = data.get("delta")
+            if delta.__class__ is str:
+                try:
+                    self._items[data["output_index"]].fields[field[1]].append(delta)
+                    return
+                except (KeyError, TypeError):  # the first delta of the field, or a problem
+                    pass
+            self._field_delta(data)
             return
         handler = self._HANDLERS.get(kind)
         if handler is None:
@@ -300,10 +317,12 @@ class OpenAIResponses(Accumulator):
     def _item(self, data: JSON, item_type: str | None = None) -> _Item | None:
         """The item an event addresses; reports a missing one once, or a wrong item type."""
         index = data.get("output_index")
-        item = self._items.get(index)
+        item = self._items.get(index) if type(index) is int else None
         if item is None:
             self._no_base_yet(data)
-            self._problem_once(("missing", index), data, f"output_index {index} was never added")
+            self._problem_once(
+                ("missing", repr(index)), data, f"output_index {index!r} was never added"
+            )
             return None
         if item_type is not None and item.item.get("type") != item_type:
             self._wrong_target(data, f"a {item.item.get('type')!r} item")
@@ -314,6 +333,24 @@ class OpenAIResponses(Accumulator):
         """An event for something its target cannot hold: say so, keep the event."""
         self._problem(data, f"output_index {data.get('output_index')} is {what}; event kept")
         self.unknown.append({"event": data.get("type"), "data": data})
+
+    def _string(self, data: JSON, key: str) -> str | None:
+        """The text an event carries under `key`; anything else is reported and kept."""
+        value = data.get(key)
+        if isinstance(value, str):
+            return value
+        self._problem(data, f"{key} is {type(value).__name__}, not text; event kept")
+        self.unknown.append({"event": data.get("type"), "data": data})
+        return None
+
+    def _index(self, data: JSON, key: str) -> int | None:
+        """A part or command index; anything else would break the order of the output."""
+        index = data.get(key)
+        if type(index) is int and index >= 0:
+            return index
+        self._problem(data, f"{key} {index!r} is not an index; event kept")
+        self.unknown.append({"event": data.get("type"), "data": data})
+        return None
 
     @staticmethod
     def _items_content(item: _Item) -> dict[int, _Part] | None:
@@ -342,7 +379,9 @@ class OpenAIResponses(Accumulator):
         if parts is None:
             self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
             return None
-        index = data.get(index_key)
+        index = self._index(data, index_key)
+        if index is None:
+            return None
         part = parts.get(index)
         if part is None:
             if part_type not in _PART_TYPES.get(item.item.get("type"), (part_type,)):
@@ -483,7 +522,9 @@ class OpenAIResponses(Accumulator):
         if parts is None or not isinstance(part, dict):
             self._wrong_target(data, f"a {item.item.get('type')!r} item, without content parts")
             return
-        parts[data.get("content_index")] = _Part(part)
+        index = self._index(data, "content_index")
+        if index is not None:
+            parts[index] = _Part(part)
 
     def _part_done(self, data: JSON) -> None:
         self._replace_part(data, self._items_content, "content_index")
@@ -497,7 +538,9 @@ class OpenAIResponses(Accumulator):
         if parts is None or not isinstance(part, dict):
             self._wrong_target(data, f"a {item.item.get('type')!r} item, without a summary")
             return
-        parts[data.get("summary_index")] = _Part(part)
+        index = self._index(data, "summary_index")
+        if index is not None:
+            parts[index] = _Part(part)
 
     def _summary_part_done(self, data: JSON) -> None:
         self._replace_part(data, self._items_summary, "summary_index")
@@ -519,7 +562,9 @@ class OpenAIResponses(Accumulator):
         if parts is None or not isinstance(part, dict):
             self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
             return
-        index = data.get(index_key)
+        index = self._index(data, index_key)
+        if index is None:
+            return
         done = _Part(part)
         streamed = parts.get(index)
         if streamed is not None and streamed.logprobs and not done.logprobs:
@@ -527,19 +572,23 @@ class OpenAIResponses(Accumulator):
         parts[index] = done
 
     def _part_text_delta(self, data: JSON) -> None:
-        part = self._part(data, self._items_content, _DELTA_PART_TYPE[data["type"]])
-        if part is not None:
-            part.pieces.append(data["delta"])
         self.content_started = True
+        part = self._part(data, self._items_content, _DELTA_PART_TYPE[data["type"]])
+        delta = self._string(data, "delta") if part is not None else None
+        if delta is not None:
+            part.pieces.append(delta)
 
     def _part_text_done(self, data: JSON) -> None:
         kind = data["type"]
         part = self._part(data, self._items_content, _DELTA_PART_TYPE[kind])
         if part is None:
             return
-        part.pieces = [data["refusal" if kind == "response.refusal.done" else "text"]]
+        text = self._string(data, "refusal" if kind == "response.refusal.done" else "text")
+        if text is None:
+            return
+        part.pieces = [text]
         logprobs = data.get("logprobs")
-        if logprobs:  # an empty list on a done event does not erase the streamed ones
+        if logprobs and isinstance(logprobs, list):  # [] here does not erase the streamed ones
             part.logprobs = list(logprobs)
 
     def _summary_text_delta(self, data: JSON) -> None:
@@ -548,16 +597,19 @@ class OpenAIResponses(Accumulator):
             part = self._items[data["output_index"]].summary[data["summary_index"]]
         except (KeyError, TypeError):
             part = None
-        if part is None or part.type != "summary_text":
+        delta = data.get("delta")
+        if part is None or part.type != "summary_text" or delta.__class__ is not str:
             part = self._part(data, self._items_summary, "summary_text", "summary_index")
-            if part is None:
+            delta = self._string(data, "delta") if part is not None else None
+            if delta is None:
                 return
-        part.pieces.append(data["delta"])
+        part.pieces.append(delta)
 
     def _summary_text_done(self, data: JSON) -> None:
         part = self._part(data, self._items_summary, "summary_text", "summary_index")
-        if part is not None:
-            part.pieces = [data["text"]]
+        text = self._string(data, "text") if part is not None else None
+        if text is not None:
+            part.pieces = [text]
 
     def _annotation_added(self, data: JSON) -> None:
         part = self._part(data, self._items_content, "output_text")
@@ -578,19 +630,21 @@ class OpenAIResponses(Accumulator):
         """The first delta of a field starts it from the item's value (usually "")."""
         item_type, key = _FIELD_DELTAS[data["type"]]
         item = self._item(data, item_type)
-        if item is None:
+        delta = self._string(data, "delta") if item is not None else None
+        if delta is None:
             return
         pieces = item.fields.get(key)
         if pieces is None:
             start = item.item.get(key)
             pieces = item.fields[key] = [start if isinstance(start, str) else ""]
-        pieces.append(data["delta"])
+        pieces.append(delta)
 
     def _field_done(self, data: JSON) -> None:
         item_type, key = _FIELD_DONES[data["type"]]
         item = self._item(data, item_type)
-        if item is not None:
-            item.fields[key] = [data[key]]
+        text = self._string(data, key) if item is not None else None
+        if text is not None:
+            item.fields[key] = [text]
 
     # -- shell tool ----------------------------------------------------------------------
 
@@ -598,27 +652,47 @@ class OpenAIResponses(Accumulator):
         item = self._item(data, "shell_call")
         if item is None:
             return
-        index = data.get("command_index")
+        index = self._index(data, "command_index")
+        if index is None:
+            return
         if data["type"].endswith(".delta"):
-            item.commands.setdefault(index, [""]).append(data["delta"])
             self.content_started = True
-        else:
-            item.commands[index] = [data["command"]]
+            delta = self._string(data, "delta")
+            if delta is not None:
+                item.commands.setdefault(index, [""]).append(delta)
+            return
+        command = self._string(data, "command")
+        if command is not None:
+            item.commands[index] = [command]
 
     def _shell_output_delta(self, data: JSON) -> None:
         item = self._item(data, "shell_call_output")
         if item is None:
             return
-        entry = item.shell_output.setdefault(data.get("command_index"), {})
-        delta = data.get("delta") or {}
+        index = self._index(data, "command_index")
+        if index is None:
+            return
+        delta = data.get("delta")
+        if not isinstance(delta, dict):
+            self._problem(data, "delta is not an object; event kept")
+            self.unknown.append({"event": data.get("type"), "data": data})
+            return
+        entry = item.shell_output.setdefault(index, {})
         for stream in ("stdout", "stderr"):
-            if delta.get(stream):
-                entry.setdefault(stream, [""]).append(delta[stream])
+            text = delta.get(stream)
+            if isinstance(text, str) and text:
+                pieces = entry.get(stream)
+                if not isinstance(pieces, list):
+                    pieces = entry[stream] = [""]
+                pieces.append(text)
 
     def _shell_output_done(self, data: JSON) -> None:
         """The done event lists the command's output; one entry is that command's whole output."""
         item = self._item(data, "shell_call_output")
         if item is None:
+            return
+        index = self._index(data, "command_index")
+        if index is None:
             return
         output = data.get("output")
         if isinstance(output, list) and len(output) == 1 and isinstance(output[0], dict):
@@ -626,7 +700,7 @@ class OpenAIResponses(Accumulator):
             for stream in ("stdout", "stderr"):
                 if isinstance(entry.get(stream), str):
                     entry[stream] = [entry[stream]]
-            item.shell_output[data.get("command_index")] = entry
+            item.shell_output[index] = entry
         else:
             self.unknown.append({"event": data.get("type"), "data": data})
 
@@ -667,7 +741,7 @@ class OpenAIResponses(Accumulator):
         reason = details.get("reason") if isinstance(details, dict) else None
         stop_reason = f"{status}: {reason}" if status and reason else status or reason
         parts: list[Part] = []
-        for item in response.get("output") or []:
+        for item in _listed(response.get("output")):
             if isinstance(item, dict):
                 parts.extend(_item_parts(item))
         error = response.get("error")
@@ -734,30 +808,46 @@ _DELTA_PART_TYPE = {
 }
 
 
+def _text(value: Any) -> str:
+    """Text for a Part: strings as they are, anything else as JSON (never raises)."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else orjson.dumps(value, default=repr).decode()
+
+
+def _name(item: JSON) -> str | None:
+    name = item.get("name")
+    return name if isinstance(name, str) else None
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _item_parts(item: JSON) -> list[Part]:
     """The readable pieces of one output item, in order."""
     kind = item.get("type")
     if kind == "message":
         parts = []
-        for content in item.get("content") or []:
+        for content in _listed(item.get("content")):
             ctype = content.get("type") if isinstance(content, dict) else None
             if ctype == "output_text":
-                parts.append(Part("text", content.get("text") or ""))
+                parts.append(Part("text", _text(content.get("text"))))
             elif ctype == "refusal":
-                parts.append(Part("refusal", content.get("refusal") or ""))
+                parts.append(Part("refusal", _text(content.get("refusal"))))
             else:
-                parts.append(Part(str(ctype), orjson.dumps(content).decode()))
+                parts.append(Part(str(ctype), _text(content)))
         return parts
     if kind == "reasoning":
-        pieces = [*(item.get("summary") or []), *(item.get("content") or [])]
-        return [Part("thinking", p.get("text") or "") for p in pieces if isinstance(p, dict)]
+        pieces = [*_listed(item.get("summary")), *_listed(item.get("content"))]
+        return [Part("thinking", _text(p.get("text"))) for p in pieces if isinstance(p, dict)]
     if kind == "function_call":
-        return [Part("tool_call", item.get("arguments") or "", item.get("name"))]
+        return [Part("tool_call", _text(item.get("arguments")), _name(item))]
     if kind == "custom_tool_call":
-        return [Part("tool_call", item.get("input") or "", item.get("name"))]
+        return [Part("tool_call", _text(item.get("input")), _name(item))]
+    # Other items by their type, with what best says what they did.
     for key in ("arguments", "code", "input"):
         if isinstance(item.get(key), str):
-            return [Part(str(kind), item[key], item.get("name"))]
+            return [Part(str(kind), item[key], _name(item))]
     action = item.get("action")
-    text = orjson.dumps(action).decode() if action else ""
-    return [Part(str(kind), text, item.get("name"))]
+    return [Part(str(kind), _text(action) if action else "", _name(item))]
