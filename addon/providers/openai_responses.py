@@ -246,12 +246,12 @@ class OpenAIResponses(Accumulator):
             part.pieces.append(delta)
             logprobs = data.get("logprobs")
             if logprobs:
-                if part.logprobs is None:
-                    part.logprobs = []
-                if logprobs.__class__ is list:
-                    part.logprobs.extend(logprobs)
-                else:
+                if logprobs.__class__ is not list:
                     self._problem(data, "logprobs is not a list; not kept on the part")
+                elif part.logprobs is None:
+                    part.logprobs = list(logprobs)
+                else:
+                    part.logprobs.extend(logprobs)
             return
         try:
             field = _FIELD_DELTAS.get(kind)
@@ -354,12 +354,14 @@ class OpenAIResponses(Accumulator):
 
     @staticmethod
     def _items_content(item: _Item) -> dict[int, _Part] | None:
+        """Content parts of an item; messages and reasoning have them even if added without."""
         if item.content is None and item.item.get("type") in ("message", "reasoning"):
             item.content = {}
         return item.content
 
     @staticmethod
     def _items_summary(item: _Item) -> dict[int, _Part] | None:
+        """Summary parts of an item; reasoning has them even if added without."""
         if item.summary is None and item.item.get("type") == "reasoning":
             item.summary = {}
         return item.summary
@@ -402,7 +404,8 @@ class OpenAIResponses(Accumulator):
     def _snapshot(self, data: JSON) -> JSON | None:
         response = data.get("response")
         if not isinstance(response, dict):
-            self._problem(data, "has no response object")
+            self._problem(data, "has no response object; event kept")
+            self.unknown.append({"event": data.get("type"), "data": data})
             return None
         response_id = response.get("id")
         if self._response_id is None:
