@@ -1,0 +1,58 @@
+"""Fixtures for the end-to-end tests: one fake upstream and one mitmdump per mode, per session.
+
+Everything binds 127.0.0.1 only and is stopped in teardown, also when a test fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.live.proxy import Mitmdump
+from tests.live.upstream import Upstream
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
+    server = Upstream(tmp_path_factory.mktemp("upstream")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def proxies(
+    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Mitmdump]]:
+    """Both modes, started side by side (each start is mostly Python importing mitmproxy)."""
+    started = {
+        # `mitmdump --mode reverse:http://<upstream>`: apps use it as their `base_url`.
+        "reverse": Mitmdump(
+            tmp_path_factory.mktemp("reverse"),
+            "--mode",
+            f"reverse:http://127.0.0.1:{upstream.port}",
+        ),
+        # Plain `mitmdump`: apps use it as their HTTP proxy.
+        "regular": Mitmdump(tmp_path_factory.mktemp("regular")),
+    }
+    try:
+        for proxy in started.values():
+            proxy.launch()
+        for proxy in started.values():
+            proxy.wait_listening()
+        yield started
+    finally:
+        for proxy in started.values():
+            proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def reverse_proxy(proxies: dict[str, Mitmdump]) -> Mitmdump:
+    return proxies["reverse"]
+
+
+@pytest.fixture(scope="session")
+def regular_proxy(proxies: dict[str, Mitmdump]) -> Mitmdump:
+    return proxies["regular"]
