@@ -909,3 +909,20 @@ def test_damaged_events_never_raise_and_results_stay_serialisable(
         OpenAIResponses.summarize(result)
     assert all(isinstance(e, str) for e in accumulator.errors)
     assert not any("could not apply event" in e for e in accumulator.errors), accumulator.errors
+
+
+def test_stream_resumed_after_its_items_were_added_is_complete_when_the_snapshot_has_output():
+    """A background stream resumed with a late `starting_after` misses `created` and the
+    `output_item.added` events; its `response.completed` still carries the whole answer."""
+    answer = message([text_part("Hello")], status="completed")
+    resumed = [text_delta(0, "lo", sequence_number=4), terminal("completed", [answer])]
+    record = rebuild("openai-responses", sse(*resumed))
+    assert record["complete"] is True, record["errors"]
+    assert record["response"]["output"] == [answer]
+
+
+def test_events_for_items_never_added_are_errors_when_no_snapshot_covers_them():
+    cut = [text_delta(0, "lo", sequence_number=4), terminal("completed", [])]
+    record = rebuild("openai-responses", sse(*cut))
+    assert record["complete"] is False
+    assert any("output_index 0 was never added" in e for e in record["errors"])

@@ -221,6 +221,9 @@ class OpenAIResponses(Accumulator):
         self._items: dict[int, _Item] = {}  # by output_index, as added
         self._done_items: dict[int, JSON] = {}  # by output_index, from output_item.done
         self._reported: set[Any] = set()  # problems already reported once (not per delta)
+        # Events for items or a base we never saw: expected in a resumed stream, harmless when
+        # the terminal snapshot carries the whole output, errors otherwise (decided in finish).
+        self._gaps: list[str] = []
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -297,16 +300,19 @@ class OpenAIResponses(Accumulator):
         data["type"] = kind
         self._feed(ServerSentEvent(event.event, orjson.dumps(data).decode(), event.id))
 
-    def _problem(self, data: JSON, text: str) -> None:
+    @staticmethod
+    def _where(data: JSON) -> str:
         seq = data.get("sequence_number")
-        where = data.get("type") if seq is None else f"{data.get('type')} #{seq}"
-        self.errors.append(f"{where}: {text}")
+        return str(data.get("type")) if seq is None else f"{data.get('type')} #{seq}"
+
+    def _problem(self, data: JSON, text: str) -> None:
+        self.errors.append(f"{self._where(data)}: {text}")
 
     def _problem_once(self, key: Any, data: JSON, text: str) -> None:
         """For problems every later delta would repeat (an item never added)."""
         if key not in self._reported:
             self._reported.add(key)
-            self._problem(data, text)
+            self._gaps.append(f"{self._where(data)}: {text}")
 
     def _no_base_yet(self, data: JSON) -> None:
         if self._base is None and self._final is None:
@@ -729,6 +735,9 @@ class OpenAIResponses(Accumulator):
         ]
 
     def finish(self) -> None:
+        final = self._final
+        if not (final is not None and final.get("output")):
+            self.errors[:0] = self._gaps
         if self.done:
             return
         unfinished = sorted(set(self._items) - set(self._done_items))
