@@ -64,7 +64,7 @@ class FlowCapture:
         return chunk
 
     def take(self, chunk: bytes) -> None:
-        if not chunk or self.fault is not None:
+        if not chunk:
             return
         self.size += len(chunk)
         if self.keep_body and not self.body_dropped:
@@ -73,6 +73,10 @@ class FlowCapture:
                 self.chunks.clear()
             else:
                 self.chunks.append(chunk)
+        if self.fault is not None:
+            # The rebuild gave up, but the body is still kept whole: a truncated body put
+            # back on the flow would pass for the whole answer in -w captures and replays.
+            return
         if self._plain:
             self.stream.feed(chunk)
             return
