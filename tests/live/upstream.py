@@ -121,7 +121,7 @@ class Plan:
         rng = random.Random(self.seed)
         plain = split_randomly(self.body, rng, self.max_piece)
         self.pieces = [p for p in encode_pieces(plain, self.encoding) if p]
-        self._pauses = [rng.uniform(self.min_pause, self.max_pause) for _ in self.pieces]
+        self.pauses = [rng.uniform(self.min_pause, self.max_pause) for _ in self.pieces]
 
     @property
     def wire_body(self) -> bytes:
@@ -141,7 +141,7 @@ class Plan:
         return list(headers.items())
 
     async def pause(self, index: int) -> None:
-        await asyncio.sleep(self._pauses[index])
+        await asyncio.sleep(self.pauses[index])
 
     async def before_piece(self, index: int) -> None:
         """Hold the last piece until the client has seen its first event (if asked to)."""
