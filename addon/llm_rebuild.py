@@ -167,6 +167,10 @@ class LLMRebuild:
 
     @contained
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.error is not None and not flow.live:
+            # A loaded flow that failed (cut, client gone) gets `error` after `response`
+            # offline (eventsequence), but live only `error`: one record, made there.
+            return
         capture = self.live.pop(flow.id, None)
         provider = capture.stream.provider if capture else self.provider_for(flow)
         if provider is None or flow.response is None:
