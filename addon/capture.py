@@ -172,17 +172,26 @@ def timing(
     provider: str,
     earlier: JSON | None = None,
 ) -> JSON:
-    """Seconds from the request's start; a live rebuild knows the first token, offline reuses
-    what an earlier live run saved in the flow's metadata."""
+    """Seconds from the request's start; a live rebuild knows the first byte and token,
+    offline reuses what an earlier live run saved in the flow's metadata, so both agree."""
+    earlier = earlier or {}
     start = flow.request.timestamp_start
     resp = flow.response
     headers_at = resp.timestamp_start if resp else None
-    end = (resp.timestamp_end if resp else None) or time.time()
-    first_byte = stream.first_byte_at if stream and stream.first_byte_at else headers_at
-    first_token = None
+    # A broken stream never ends: it stops when the flow errored (saved with the flow).
+    error_at = flow.error.timestamp if flow.error else None
+    end = (resp.timestamp_end if resp else None) or error_at or time.time()
+    first_byte: float | None = None
+    if stream is not None and stream.first_byte_at:
+        first_byte = stream.first_byte_at - start
+    elif earlier.get("time_to_first_byte") is not None:
+        first_byte = earlier["time_to_first_byte"]
+    elif headers_at:
+        first_byte = headers_at - start
     if stream is not None and stream.first_token_at is not None:
-        first_token = stream.first_token_at - start
-    elif earlier:
+        # Rounded as it is saved, so an offline run derives the same tokens per second.
+        first_token = _seconds(stream.first_token_at - start)
+    else:
         first_token = earlier.get("time_to_first_token")
     out_tokens = None
     if isinstance(response, dict):
@@ -195,7 +204,7 @@ def timing(
     return {
         "started": start,
         "time_to_headers": _seconds(headers_at - start if headers_at else None),
-        "time_to_first_byte": _seconds(first_byte - start if first_byte else None),
+        "time_to_first_byte": _seconds(first_byte),
         "time_to_first_token": _seconds(first_token),
         "duration": _seconds(end - start),
         "output_tokens": out_tokens,
