@@ -151,6 +151,10 @@ class LLMRebuild:
         response = flow.response
         if response is None or not flow.live or not is_event_stream(response):
             return
+        if response.raw_content is not None:
+            # The body is there already (an addon answered, e.g. --server-replay): mitmproxy
+            # sends it whole and never calls a stream hook; `response` rebuilds it.
+            return
         provider = self.provider_for(flow)
         if provider is None:
             return
