@@ -132,3 +132,35 @@ def test_offline_replay_of_the_capture_gives_the_live_records(capture: Capture, 
         "chat-gzip-cut",
         "responses-client-gone",
     ]
+
+
+def test_server_replay_of_the_capture_serves_the_same_bytes_and_records(
+    capture: Capture, upstream: Upstream, tmp_path: Path
+):
+    """`mitmdump --server-replay capture.flow` as a mock of the API: the upstream forgets the
+    answers (and unmatched requests are killed), so only the capture can answer."""
+    whole = [case for case in capture.cases if case.ending == "complete"]
+    for case in whole:
+        upstream.plans.pop(case.plan.key)
+    replay = Mitmdump(
+        tmp_path,
+        "--mode",
+        f"reverse:http://127.0.0.1:{upstream.port}",
+        "--server-replay",
+        str(capture.flow_file),
+        "--set",
+        "server_replay_extra=kill",
+    )
+    with replay, httpx2.Client(trust_env=False) as client:
+        for case in whole:
+            url = f"{replay.url}/p/{case.plan.key}{APIS[case.provider].api_path}"
+            with client.stream("POST", url, json=REQUEST) as response:
+                got = b"".join(response.iter_raw())
+            assert response.status_code == 200
+            assert response.headers.get("content-encoding", "") == case.plan.encoding
+            assert got == case.plan.wire_body, case.name
+            record = replay.record_for(case.plan.key)
+            live = capture.live[case.plan.key]
+            assert record["complete"] is True, (case.name, record["errors"])
+            assert record["response"] == live["response"]
+            assert record["events"] == live["events"]
