@@ -6,19 +6,29 @@ Any split of the same bytes into chunks gives the same events. Where the spec si
 something, this decoder keeps it and says so, because a debugging tool must not lose data:
 an event with an `event:` field but no `data:` is still reported, and a final event with no
 blank line after it is reported with `unterminated` set.
+
+It runs on every chunk of every answer, so the common case is made cheap: bytes are split at
+the last blank line of a chunk, and when every line of the finished part has one of the shapes
+LLM APIs send, all its events are checked and built by C code (see `_uniform`); only other
+chunks go line by line. UTF-8 is checked once per chunk (a pure-ASCII chunk needs no check).
 """
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter, methodcaller
+from typing import NamedTuple
 
-_BOM = "\ufeff"
+_BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(slots=True)
-class ServerSentEvent:
-    """One dispatched event. `event` is "message" when the stream named none."""
+class ServerSentEvent(NamedTuple):
+    """One dispatched event. `event` is "message" when the stream named none.
+
+    A named tuple, so that a whole chunk of events can be built in C (`tuple.__new__` mapped
+    over the fields) rather than one Python `__init__` call per event.
+    """
 
     event: str
     data: str
@@ -26,14 +36,22 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+_new_tuple = tuple.__new__
+_startswith = bytes.startswith
+_after_data = itemgetter(slice(len(b"data: "), None))
+_DECODERS = {"strict": bytes.decode, "replace": methodcaller("decode", "utf-8", "replace")}
+
+
 class SSEDecoder:
     """Feed chunks with `feed`, then call `close` once at the end of the stream."""
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")  # only checks the bytes
+        self._errors = "strict"  # "replace" once invalid UTF-8 was seen, as browsers do
         self._started = False
         self._skip_lf = False  # the previous chunk ended in "\r": a following "\n" is its pair
-        self._partial: list[str] = []  # pieces of a line not yet ended, joined once it ends
+        self._pending: list[bytes] = []  # bytes of an event not yet ended, joined once it ends
+        self._pending_ends_lf = False  # the pending bytes end in "\n" (half an event end)
         self._event: str | None = None
         self._data: list[str] = []
         self._has_fields = False
@@ -47,61 +65,139 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; returns the events it completed."""
-        text = self._decode(chunk, final=False)
-        self.bytes_seen += len(chunk)
-        if not text:
+        if not chunk:
             return []
+        self._check_utf8(chunk, final=False)
+        if not self._started:
+            chunk = self._drop_bom(chunk)
+            if not chunk:
+                return []
         if self._skip_lf:
             self._skip_lf = False
-            if text[0] == "\n":
-                text = text[1:]
-        if "\r" in text:
-            if text[-1] == "\r":
+            if chunk[0] == 10:  # "\n"
+                chunk = chunk[1:]
+                if not chunk:
+                    return []
+        if b"\r" in chunk:
+            if chunk[-1] == 13:  # "\r"
                 self._skip_lf = True
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if "\n" not in text:
-            if text:
-                self._partial.append(text)
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        pending = self._pending
+        # Events end at a blank line, "\n\n" once line ends are normalised. Until one arrives,
+        # bytes are only kept (a huge event in many chunks is joined once, not per chunk).
+        if b"\n\n" not in chunk and not (self._pending_ends_lf and chunk[0] == 10):
+            pending.append(chunk)
+            self._pending_ends_lf = chunk[-1] == 10
             return []
-        lines = text.split("\n")
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = "".join(self._partial)
-            self._partial.clear()
-        last = lines.pop()
-        if last:
-            self._partial.append(last)
-        return self._lines(lines)
+        if pending:
+            pending.append(chunk)
+            chunk = b"".join(pending)
+            pending.clear()
+        end = chunk.rfind(b"\n\n")
+        rest = chunk[end + 2 :]
+        if rest:
+            pending.append(rest)
+            self._pending_ends_lf = rest[-1] == 10
+        else:
+            self._pending_ends_lf = False
+        # Whole events only, without the last blank line. A UTF-8 sequence never contains
+        # a "\n" byte, so these bytes hold no cut sequence.
+        done = chunk[:end]
+        events = self._uniform(done)
+        if events is None:
+            events = self._blocks(done.decode("utf-8", self._errors).split("\n\n"))
+        return events
 
     def close(self) -> list[ServerSentEvent]:
-        """End of stream: flush a last line and a last event that had no blank line after it."""
-        text = self._decode(b"", final=True)
-        if text:  # only replacement characters for a cut UTF-8 sequence
-            self._partial.append(text)
+        """End of stream: flush a last event that had no blank line after it."""
+        self._check_utf8(b"", final=True)
         events: list[ServerSentEvent] = []
-        if self._partial:
-            line = "".join(self._partial)
-            self._partial.clear()
-            events.extend(self._lines([line]))
+        if self._pending:
+            text = b"".join(self._pending).decode("utf-8", self._errors)
+            self._pending.clear()
+            self._pending_ends_lf = False
+            lines = text.split("\n")
+            if not lines[-1]:
+                lines.pop()  # the text ended with a line end, which is not a blank line
+            events.extend(self._lines(lines))
         if self._has_fields:
             self.unterminated = True
             events.extend(self._lines([""]))
         return events
 
-    def _decode(self, chunk: bytes, final: bool) -> str:
+    def _check_utf8(self, chunk: bytes, final: bool) -> None:
+        """Note where the stream first stops being UTF-8; from there decode with U+FFFD."""
+        start = self.bytes_seen
+        self.bytes_seen += len(chunk)
+        utf8 = self._utf8
+        if self.invalid_utf8_at is not None or (chunk.isascii() and not utf8.buffer and not final):
+            return
         try:
-            text = self._utf8.decode(chunk, final)
+            utf8.decode(chunk, final)
         except UnicodeDecodeError as exc:
-            # Keep going with replacement characters, and remember where it first went wrong.
-            pending: bytes = getattr(self._utf8, "buffer", b"")
-            self.invalid_utf8_at = self.bytes_seen - len(pending) + exc.start
-            self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
-            text = self._utf8.decode(pending + chunk, final)
-        if not self._started and text:
-            self._started = True
-            if text[0] == _BOM:
-                text = text[1:]
-        return text
+            self.invalid_utf8_at = start - len(utf8.buffer) + exc.start
+            self._errors = "replace"
+
+    def _drop_bom(self, chunk: bytes) -> bytes:
+        """Drop a leading byte order mark, which may come split over the first chunks."""
+        if self._pending:
+            chunk = b"".join(self._pending) + chunk
+            self._pending.clear()
+        if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+            self._pending.append(chunk)  # not yet known whether it is a BOM
+            return b""
+        self._started = True
+        return chunk[len(_BOM) :] if chunk.startswith(_BOM) else chunk
+
+    def _uniform(self, done: bytes) -> list[ServerSentEvent] | None:
+        """All events at once when every one has the shape LLM APIs send, else None.
+
+        Anthropic and OpenAI Responses send `event: E`, `data: D` and a blank line; Chat
+        Completions `data: D` and a blank line. When the lines of a whole chunk follow one of
+        those patterns exactly, the checks, the UTF-8 decoding and the event tuples run in C
+        (map, all, any), not in a Python loop per event. Anything else (comments, `id:`,
+        several `data:` lines, no space after the colon) takes the general path.
+        """
+        if self._retry is not None:
+            return None  # a `retry:` in a block without data belongs to the next event
+        lines = done.split(b"\n")
+        count = len(lines)
+        decode = _DECODERS[self._errors]
+        if count % 3 == 2:
+            datas = lines[1::3]
+            if not any(lines[2::3]) and all(map(_startswith, datas, repeat(b"data: "))):
+                names = lines[0::3]
+                distinct = set(names)  # a stream repeats a few event names: each checked once
+                if all(map(_startswith, distinct, repeat(b"event: "))):
+                    kinds = {name: decode(name[7:]) or "message" for name in distinct}
+                    fields = zip(
+                        map(kinds.__getitem__, names),
+                        map(decode, map(_after_data, datas)),
+                        repeat(self._last_id),
+                        repeat(None),
+                        strict=False,
+                    )
+                    return list(map(_new_tuple, repeat(ServerSentEvent), fields))
+        if count % 2 == 1:
+            datas = lines[0::2]
+            if not any(lines[1::2]) and all(map(_startswith, datas, repeat(b"data: "))):
+                fields = zip(
+                    repeat("message"),
+                    map(decode, map(_after_data, datas)),
+                    repeat(self._last_id),
+                    repeat(None),
+                    strict=False,
+                )
+                return list(map(_new_tuple, repeat(ServerSentEvent), fields))
+        return None
+
+    def _blocks(self, blocks: list[str]) -> list[ServerSentEvent]:
+        """Whole events (their lines, without the blank line that ended each)."""
+        events: list[ServerSentEvent] = []
+        for block in blocks:
+            if block:  # empty: more blank lines in a row
+                events.extend(self._lines([*block.split("\n"), ""]))
+        return events
 
     def _lines(self, lines: list[str]) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []

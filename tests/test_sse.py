@@ -158,3 +158,58 @@ def test_arbitrary_bytes_never_raise_and_chunking_does_not_matter(body, cuts):
     split, d2 = decode(*split_at(body, cuts))
     assert split == whole
     assert d1.invalid_utf8_at == d2.invalid_utf8_at
+
+
+class LineByLineDecoder(SSEDecoder):
+    """The decoder with its all-at-once path for uniform chunks turned off."""
+
+    def _uniform(self, done: bytes) -> list[ServerSentEvent] | None:
+        return None
+
+
+def test_uniform_chunks_take_the_all_at_once_path():
+    decoder = SSEDecoder()
+    assert decoder._uniform(b"event: a\ndata: 1\n\nevent: b\ndata: 2") == [
+        ServerSentEvent("a", "1"),
+        ServerSentEvent("b", "2"),
+    ]
+    assert decoder._uniform(b"data: 1\n\ndata: 2") == [
+        ServerSentEvent("message", "1"),
+        ServerSentEvent("message", "2"),
+    ]
+    assert decoder._uniform(b"data: 1\n: comment\n\ndata: 2") is None
+
+
+def test_retry_without_data_still_reaches_the_next_event_of_a_uniform_chunk():
+    events, _ = decode(b"retry: 5\n\n", b"event: a\ndata: 1\n\n")
+    assert events == [ServerSentEvent("a", "1", None, 5)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"event: content_block_delta\ndata: {}",
+                b'data: {"x": "\xc3\xa9"}',
+                b"event: \xe6\x9d\xb1\ndata: \xe6\x9d\xb1",
+                b"event: \ndata: empty name",
+                b"data: a\xffb",
+                b"data:  two spaces",
+                b"id: 7",
+                b"retry: 5",
+                b": comment",
+                b"",
+            ]
+        ).map(lambda block: block + b"\n\n"),
+        max_size=25,
+    ),
+    st.lists(st.integers(0, 800), max_size=10),
+)
+def test_all_at_once_path_gives_the_same_events_as_line_by_line(blocks, cuts):
+    chunks = split_at(b"".join(blocks), cuts)
+    fast, d1 = decode(*chunks)
+    slow_decoder = LineByLineDecoder()
+    slow = [e for chunk in chunks for e in slow_decoder.feed(chunk)] + slow_decoder.close()
+    assert fast == slow
+    assert d1.invalid_utf8_at == slow_decoder.invalid_utf8_at
