@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import structlog
 from ccproxy.llms.streaming.accumulators import (
     ClaudeAccumulator,
     OpenAIAccumulator,
@@ -77,13 +80,22 @@ def accumulate(provider: str, body: bytes) -> int:
 
 
 def main() -> None:
+    # ccproxy logs at WARNING and above by default (`ccproxy/core/logging.py`); its log lines
+    # go to stderr here, and stdout carries only our answers.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     manifest = json.loads(Path(sys.argv[1]).read_text())
     streams = {
         name: (spec["provider"], [Path(f).read_bytes() for f in spec["files"]])
         for name, spec in manifest.items()
     }
     signal.signal(signal.SIGALRM, _stop)
-    print(json.dumps({"ready": True}), flush=True)
+    print(json.dumps({"ready": True}), file=answers, flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         provider, bodies = streams[request["stream"]]
@@ -102,7 +114,7 @@ def main() -> None:
             signal.setitimer(signal.ITIMER_REAL, 0)
         answer["seconds"] = time.perf_counter() - start
         answer["events"] = events
-        print(json.dumps(answer), flush=True)
+        print(json.dumps(answer), file=answers, flush=True)
 
 
 if __name__ == "__main__":

@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ccproxy = None
     if plan.ccproxy:
-        from benchmarks.ccproxy import CCProxyWorker
+        from benchmarks.ccproxy_env import CCProxyWorker
 
         manifest = {
             s.name: {"provider": s.provider, "files": [str(p) for p in s.paths]}

@@ -55,12 +55,15 @@ class CCProxyWorker:
     def __init__(self, manifest: dict[str, dict[str, Any]], manifest_path: Path) -> None:
         python = ensure_venv()
         manifest_path.write_text(json.dumps(manifest))
-        self.process = subprocess.Popen(
-            [python, str(HERE / "ccproxy_worker.py"), str(manifest_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        self.log_path = manifest_path.with_suffix(".log")
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [python, str(HERE / "ccproxy_worker.py"), str(manifest_path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,  # ccproxy's own warnings
+                text=True,
+            )
         ready = self._read()
         if not ready.get("ready"):
             raise RuntimeError(f"ccproxy worker did not start: {ready}")
@@ -69,7 +72,7 @@ class CCProxyWorker:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("ccproxy worker exited")
+            raise RuntimeError(f"ccproxy worker exited; see {self.log_path}")
         return json.loads(line)
 
     def time(self, stream: str, budget: float | None) -> dict[str, Any]:
