@@ -84,8 +84,7 @@ class StreamRebuild:
 
     def _apply(self, events: list) -> None:
         acc = self.accumulator
-        for event in events:
-            acc.feed(event)
+        acc.feed_all(events)
         self.events += len(events)
         if self.first_token_at is None and acc.content_started:
             self.first_token_at = self.clock()

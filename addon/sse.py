@@ -164,20 +164,23 @@ class SSEDecoder:
         count = len(lines)
         decode = _DECODERS[self._errors]
         if count % 3 == 2:
+            names = lines[0::3]
+            distinct = set(names)  # a stream repeats a few event names: each checked once
             datas = lines[1::3]
-            if not any(lines[2::3]) and all(map(_startswith, datas, repeat(b"data: "))):
-                names = lines[0::3]
-                distinct = set(names)  # a stream repeats a few event names: each checked once
-                if all(map(_startswith, distinct, repeat(b"event: "))):
-                    kinds = {name: decode(name[7:]) or "message" for name in distinct}
-                    fields = zip(
-                        map(kinds.__getitem__, names),
-                        map(decode, map(_after_data, datas)),
-                        repeat(self._last_id),
-                        repeat(None),
-                        strict=False,
-                    )
-                    return list(map(_new_tuple, repeat(ServerSentEvent), fields))
+            if (
+                not any(lines[2::3])
+                and all(map(_startswith, distinct, repeat(b"event: ")))
+                and all(map(_startswith, datas, repeat(b"data: ")))
+            ):
+                kinds = {name: decode(name[7:]) or "message" for name in distinct}
+                fields = zip(
+                    map(kinds.__getitem__, names),
+                    map(decode, map(_after_data, datas)),
+                    repeat(self._last_id),
+                    repeat(None),
+                    strict=False,
+                )
+                return list(map(_new_tuple, repeat(ServerSentEvent), fields))
         if count % 2 == 1:
             datas = lines[0::2]
             if not any(lines[1::2]) and all(map(_startswith, datas, repeat(b"data: "))):

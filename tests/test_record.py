@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from addon import StreamRebuild, rebuild
 from addon.capture import FlowCapture
+from addon.providers import Accumulator, Summary
 from addon.record import RECORD_KEYS, looks_like_sse
+from addon.sse import ServerSentEvent
 from tests.oracles import ALL_STREAMS
 from tests.streams import split_at
 
@@ -92,3 +94,33 @@ def test_sse_is_told_from_json_by_its_first_byte(body, expected):
 def test_unknown_provider_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="known providers: anthropic-messages"):
         rebuild("gemini", b"data: {}\n\n")
+
+
+class _FailsOnBoom(Accumulator):
+    """Takes each event's data as a word; the word "boom" makes its handler raise."""
+
+    provider = "test-boom"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.words: list[str] = []
+
+    def _feed(self, event: ServerSentEvent) -> None:
+        if event.data == "boom":
+            raise ValueError("bad event")
+        self.words.append(event.data)
+
+    def result(self) -> dict | None:
+        return {"words": self.words}
+
+    @staticmethod
+    def summarize(response: dict) -> Summary:
+        return Summary()
+
+
+def test_feed_all_reports_a_failing_event_and_applies_the_ones_after_it():
+    accumulator = _FailsOnBoom()
+    events = [ServerSentEvent("message", word) for word in ("a", "boom", "b")]
+    accumulator.feed_all(events)
+    assert accumulator.words == ["a", "b"]
+    assert accumulator.errors == ["message: could not apply event: ValueError('bad event')"]

@@ -58,6 +58,15 @@ class Accumulator(ABC):
         except Exception as exc:  # one bad event must not lose the rest of the stream
             self.errors.append(f"{event.event}: could not apply event: {exc!r}")
 
+    def feed_all(self, events: list[ServerSentEvent]) -> None:
+        """`feed` each event in turn: one call per chunk instead of one more per event."""
+        feed = self._feed
+        for event in events:
+            try:
+                feed(event)
+            except Exception as exc:  # as in `feed`
+                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+
     @abstractmethod
     def _feed(self, event: ServerSentEvent) -> None: ...
 
