@@ -34,8 +34,9 @@ def proxies(
             "--mode",
             f"reverse:http://127.0.0.1:{upstream.port}",
         ),
-        # Plain `mitmdump`: apps use it as their HTTP proxy.
-        "regular": Mitmdump(tmp_path_factory.mktemp("regular")),
+        # Plain `mitmdump`: apps use it as their HTTP proxy. It accepts the fake upstream's
+        # self-signed certificate for the HTTPS tests.
+        "regular": Mitmdump(tmp_path_factory.mktemp("regular"), "--ssl-insecure"),
     }
     try:
         for proxy in started.values():

@@ -1,8 +1,9 @@
-"""HTTP/2 end to end: client -(h2, TLS)-> mitmdump -(h2, TLS)-> upstream.
+"""HTTPS and HTTP/2 end to end: client -(h2, TLS)-> mitmdump -(h2, TLS)-> upstream.
 
 mitmproxy speaks HTTP/2 only over TLS with ALPN (no h2c to upstreams), so the fake upstream
 serves h2 over TLS with a throw-away certificate (`--ssl-insecure` lets mitmdump accept it)
 and the client trusts the CA mitmdump made in its own confdir. Chunks are DATA frames here.
+The last test is the documented regular-proxy set-up: HTTPS_PROXY and SSL_CERT_FILE only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 
+import anthropic
 import httpx2
 import pytest
 
@@ -106,3 +108,30 @@ def test_http2_stream_reset_by_upstream_gives_an_incomplete_record(
     assert record["errors"][0].startswith("flow error: "), record["errors"]
     partial = rebuild("anthropic-messages", plan.wire_body)
     assert record["response"] == partial["response"] is not None
+
+
+def test_sdk_with_only_https_proxy_and_ssl_cert_file_set_is_intercepted(
+    upstream: Upstream, regular_proxy: Mitmdump, monkeypatch: pytest.MonkeyPatch
+):
+    """docs/live.md's regular proxy: the app is unchanged, two environment variables route it
+    through mitmdump (CONNECT, then TLS with a certificate from mitmdump's CA) and trust it."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "SSL_CERT_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", regular_proxy.url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(regular_proxy.ca_cert))
+    run = Run()
+    plan = upstream.add(answer(STREAMS["anthropic-messages"], run))
+    client = anthropic.Anthropic(api_key="test-key", base_url=upstream.base(plan, tls=True))
+    with client.messages.stream(
+        model="claude-test", max_tokens=1024, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        for _ in stream:
+            run.saw_event()
+        final = stream.get_final_message().model_dump(mode="json")
+    record = regular_proxy.record_for(plan.key)
+    assert record["request"]["url"].startswith("https://127.0.0.1:")
+    # The SDK's default client offers only HTTP/1.1; mitmproxy offers upstream what it offered.
+    assert plan.http_version == "HTTP/1.1"
+    assert record["complete"] is True, record["errors"]
+    assert comparable(record["response"]) == comparable(final)
+    assert plan.gate_was_set and run.first_event_at < plan.sent[-1][0]

@@ -157,7 +157,7 @@ NOT_FOUND = b'{"error": {"type": "not_found_error", "message": "no plan for this
 
 
 class Upstream:
-    """HTTP/1.1 (plain) and HTTP/2 (TLS, ALPN h2) servers sharing one set of plans."""
+    """HTTP/1.1 (plain) and HTTPS (HTTP/2 or HTTP/1.1 by ALPN) servers sharing one set of plans."""
 
     def __init__(self, cert_dir: Path) -> None:
         self.cert_dir = cert_dir
@@ -182,7 +182,7 @@ class Upstream:
     async def _start(self) -> None:
         plain = await asyncio.start_server(self._serve_http1, "127.0.0.1", 0)
         tls = await asyncio.start_server(
-            self._serve_http2, "127.0.0.1", 0, ssl=tls_context(self.cert_dir)
+            self._serve_tls, "127.0.0.1", 0, ssl=tls_context(self.cert_dir)
         )
         self.servers = [plain, tls]
         self.port = plain.sockets[0].getsockname()[1]
@@ -303,7 +303,14 @@ class Upstream:
             return
         plan.done("client gone")
 
-    # HTTP/2 -------------------------------------------------------------------------------
+    # HTTPS: HTTP/2 when the client offers it, as real APIs do, else HTTP/1.1 ----------------
+
+    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        tls = writer.get_extra_info("ssl_object")
+        if tls is not None and tls.selected_alpn_protocol() == "h2":
+            await self._serve_http2(reader, writer)
+        else:
+            await self._serve_http1(reader, writer)
 
     async def _serve_http2(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         untrack = self._track()
@@ -395,11 +402,12 @@ class Upstream:
 
 
 def tls_context(cert_dir: Path) -> ssl.SSLContext:
-    """A server context for 127.0.0.1 with a throw-away self-signed certificate, ALPN h2."""
+    """A server context for 127.0.0.1 with a throw-away self-signed certificate; ALPN prefers
+    h2 (HTTP/2 servers speak first, so offering only h2 would make mitmproxy see raw TCP)."""
     cert, key = self_signed_cert(cert_dir)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    context.set_alpn_protocols(["h2"])
+    context.set_alpn_protocols(["h2", "http/1.1"])
     return context
 
 
