@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 
+import anthropic
 import httpx2
 import openai
 import pytest
@@ -185,3 +186,30 @@ def test_timing_and_one_line_summary(app, provider: str):
         r"tokens=\d+/\d+ ttft=[\d.]+s [\d.]+s complete -> "
     )
     assert re.search(expected, line), line
+
+
+@pytest.mark.parametrize("provider", ["anthropic-messages", "openai-chat"])
+def test_base_url_environment_variable_puts_an_unchanged_app_behind_the_reverse_proxy(
+    upstream: Upstream, reverse_proxy: Mitmdump, monkeypatch: pytest.MonkeyPatch, provider: str
+):
+    """docs/live.md's reverse proxy: ANTHROPIC_BASE_URL / OPENAI_BASE_URL, default clients."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    name = STREAMS[provider][0]
+    plan = upstream.add(answer(name))
+    base_url = f"{reverse_proxy.url}/p/{plan.key}"
+    if provider == "anthropic-messages":
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", base_url)
+        with anthropic.Anthropic(api_key="test-key").messages.stream(
+            model="claude-test", max_tokens=1024, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            final = stream.get_final_message().model_dump(mode="json")
+    else:
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url + "/v1")
+        with openai.OpenAI(api_key="test-key").chat.completions.stream(
+            model="gpt-test", messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            final = stream.get_final_completion().model_dump(mode="json")
+    record = reverse_proxy.record_for(plan.key)
+    assert record["complete"] is True, record["errors"]
+    assert comparable(record["response"]) == comparable(final)
