@@ -135,3 +135,26 @@ def test_sdk_with_only_https_proxy_and_ssl_cert_file_set_is_intercepted(
     assert record["complete"] is True, record["errors"]
     assert comparable(record["response"]) == comparable(final)
     assert plan.gate_was_set and run.first_event_at < plan.sent[-1][0]
+
+
+def test_http2_through_the_regular_proxy(upstream: Upstream, regular_proxy: Mitmdump):
+    """CONNECT, then h2 on both sides of mitmdump (the client offers h2 over TLS)."""
+    run = Run()
+    plan = upstream.add(answer(STREAMS["openai-chat"], run, encoding="br"))
+    trust = ssl.create_default_context(cafile=str(regular_proxy.ca_cert))
+    url = upstream.base(plan, tls=True) + "/v1/chat/completions"
+    chunks = []
+    with (
+        httpx2.Client(http2=True, proxy=regular_proxy.url, verify=trust, trust_env=False) as client,
+        client.stream("POST", url, json=REQUEST) as response,
+    ):
+        assert response.http_version == "HTTP/2"
+        for chunk in response.iter_raw():
+            run.saw_event()
+            chunks.append(chunk)
+    assert plan.http_version == "HTTP/2"
+    assert b"".join(chunks) == plan.wire_body == plan.full_wire_body
+    assert plan.gate_was_set and run.first_event_at < plan.sent[-1][0]
+    record = regular_proxy.record_for(plan.key)
+    assert record["complete"] is True, record["errors"]
+    assert record["response"] == rebuild("openai-chat", plan.body)["response"]
