@@ -7,6 +7,7 @@ its CA in its own `confdir`, writes records to its own dump folder and flows to 
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -21,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "addon" / "llm_rebuild.py"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 LISTENING = re.compile(r"listening at 127\.0\.0\.1:(\d+)")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, Linux only
+    """If the test run itself is killed, its mitmdump goes too (no fixture teardown then)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def mitmdump_env() -> dict[str, str]:
@@ -82,6 +90,7 @@ class Mitmdump:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=mitmdump_env(),
+                preexec_fn=_die_with_parent,
             )
         return self
 
