@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx2
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
@@ -48,3 +53,24 @@ def corpus_provider(path: Path) -> str:
 ALL_STREAMS: list[tuple[str, Path]] = [
     (corpus_provider(p), p) for p in sorted(CORPUS.rglob("*.sse"))
 ]
+
+
+@contextmanager
+def answering_client(body: bytes) -> Iterator[httpx2.Client]:
+    """An HTTP client for the SDKs (built on `httpx2`) that answers every request with `body`
+    as an event stream, in memory: nothing goes over a network."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    with httpx2.Client(transport=httpx2.MockTransport(answer)) as client:
+        yield client
+
+
+@contextmanager
+def quiet_dump_warnings() -> Iterator[None]:
+    """Blocks and items of a type an SDK does not know are built as some other model; dumping
+    them makes pydantic warn, while the dumped keys are still the ones that came."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Pydantic serializer warnings", UserWarning)
+        yield

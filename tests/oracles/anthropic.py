@@ -2,17 +2,16 @@
 
 The beta helper is the oracle because it knows every block and delta type the plain one does
 (plus `compaction`, `fallback`, `mcp_tool_use`). Nothing goes over a network: the SDK is
-pointed at an in-memory transport that answers with the recorded body. The installed SDK is
-built on `httpx2` (the httpx fork it ships with), so the transport comes from there.
+pointed at an in-memory transport that answers with the recorded body.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import anthropic
-import httpx2
+
+from tests.oracles import answering_client, quiet_dump_warnings
 
 
 def sdk_final_message(body: bytes) -> dict[str, Any]:
@@ -21,10 +20,7 @@ def sdk_final_message(body: bytes) -> dict[str, Any]:
     Raises whatever the SDK raises (some streams make it fail; the tests name those).
     """
 
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-
-    with httpx2.Client(transport=httpx2.MockTransport(answer)) as http_client:
+    with answering_client(body) as http_client:
         client = anthropic.Anthropic(
             api_key="test",
             base_url="http://test.invalid",
@@ -37,8 +33,5 @@ def sdk_final_message(body: bytes) -> dict[str, Any]:
             messages=[{"role": "user", "content": "hi"}],
         ) as stream:
             message = stream.get_final_message()
-    with warnings.catch_warnings():
-        # Blocks of a type the SDK does not know are built as text blocks; dumping them makes
-        # pydantic warn, while the dumped keys are still the ones that came.
-        warnings.filterwarnings("ignore", "Pydantic serializer warnings", UserWarning)
+    with quiet_dump_warnings():
         return message.model_dump(mode="json")

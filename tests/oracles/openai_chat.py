@@ -11,17 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx2
 import openai
 from openai.lib.streaming.chat import ChatCompletionStream
+
+from tests.oracles import answering_client
 
 
 @contextmanager
 def _sdk_stream(body: bytes) -> Iterator[ChatCompletionStream[None]]:
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
-
-    with httpx2.Client(transport=httpx2.MockTransport(answer)) as http_client:
+    with answering_client(body) as http_client:
         client = openai.OpenAI(
             api_key="test",
             base_url="http://test.invalid",
