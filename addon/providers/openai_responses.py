@@ -523,36 +523,35 @@ class OpenAIResponses(Accumulator):
     # -- parts -------------------------------------------------------------------------------
 
     def _part_added(self, data: JSON) -> None:
-        part = data.get("part")
-        item = self._item(data)
-        if item is None:
-            return
-        parts = self._items_content(item)
-        if parts is None or not isinstance(part, dict):
-            self._wrong_target(data, f"a {item.item.get('type')!r} item, without content parts")
-            return
-        index = self._index(data, "content_index")
-        if index is not None:
-            parts[index] = _Part(part)
+        self._add_part(data, self._items_content, "content_index", "without content parts")
 
     def _part_done(self, data: JSON) -> None:
         self._replace_part(data, self._items_content, "content_index")
 
     def _summary_part_added(self, data: JSON) -> None:
+        self._add_part(data, self._items_summary, "summary_index", "without a summary")
+
+    def _summary_part_done(self, data: JSON) -> None:
+        self._replace_part(data, self._items_summary, "summary_index")
+
+    def _add_part(
+        self,
+        data: JSON,
+        parts_of: Callable[[_Item], dict[int, _Part] | None],
+        index_key: str,
+        lacking: str,
+    ) -> None:
         part = data.get("part")
         item = self._item(data)
         if item is None:
             return
-        parts = self._items_summary(item)
+        parts = parts_of(item)
         if parts is None or not isinstance(part, dict):
-            self._wrong_target(data, f"a {item.item.get('type')!r} item, without a summary")
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, {lacking}")
             return
-        index = self._index(data, "summary_index")
+        index = self._index(data, index_key)
         if index is not None:
             parts[index] = _Part(part)
-
-    def _summary_part_done(self, data: JSON) -> None:
-        self._replace_part(data, self._items_summary, "summary_index")
 
     def _replace_part(
         self, data: JSON, parts_of: Callable[[_Item], dict[int, _Part] | None], index_key: str
