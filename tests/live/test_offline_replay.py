@@ -164,3 +164,32 @@ def test_server_replay_of_the_capture_serves_the_same_bytes_and_records(
             assert record["complete"] is True, (case.name, record["errors"])
             assert record["response"] == live["response"]
             assert record["events"] == live["events"]
+
+
+def test_with_store_streamed_bodies_mitmproxy_keeps_the_body_once(
+    upstream: Upstream, tmp_path: Path
+):
+    """mitmproxy's own option on: it stores the streamed body, the addon keeps no copy, and the
+    saved flow has the body exactly once."""
+    proxy = Mitmdump(
+        tmp_path,
+        "--mode",
+        f"reverse:http://127.0.0.1:{upstream.port}",
+        "--set",
+        "store_streamed_bodies=true",
+    )
+    case = Case(
+        "anthropic-gzip",
+        "anthropic-messages",
+        answer(STREAMS["anthropic-messages"], encoding="gzip"),
+        "complete",
+    )
+    upstream.add(case.plan)
+    with proxy:
+        play(case, proxy)
+        record = proxy.record_for(case.plan.key)
+    with proxy.flow_file.open("rb") as file:
+        (flow,) = io.FlowReader(file).stream()
+    assert flow.response.raw_content == case.plan.wire_body
+    assert record["complete"] is True, record["errors"]
+    assert flow.metadata["llm_rebuild"] == record

@@ -70,6 +70,8 @@ def encode_pieces(pieces: list[bytes], encoding: str) -> list[bytes]:
         return _zlib_pieces(pieces, 16 + zlib.MAX_WBITS)
     if encoding == "deflate":  # HTTP's 'deflate' is the zlib format
         return _zlib_pieces(pieces, zlib.MAX_WBITS)
+    if encoding == "deflate-raw":  # ... but some servers send raw deflate under that name
+        return _zlib_pieces(pieces, -zlib.MAX_WBITS)
     if encoding == "br":
         return _brotli_pieces(pieces)
     if encoding == "zstd":
@@ -136,7 +138,7 @@ class Plan:
     def response_headers(self) -> list[tuple[str, str]]:
         headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
         if self.encoding:
-            headers["content-encoding"] = self.encoding
+            headers["content-encoding"] = self.encoding.removesuffix("-raw")
         headers.update(self.headers)
         return list(headers.items())
 
