@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 from itertools import repeat
 from operator import itemgetter, methodcaller
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -39,6 +39,7 @@ class ServerSentEvent(NamedTuple):
 _new_tuple = tuple.__new__
 _startswith = bytes.startswith
 _after_data = itemgetter(slice(len(b"data: "), None))
+_FEW_LINES = 12  # up to four events of two lines and a blank one: looped in Python
 _DECODERS = {"strict": bytes.decode, "replace": methodcaller("decode", "utf-8", "replace")}
 
 
@@ -163,6 +164,8 @@ class SSEDecoder:
         lines = done.split(b"\n")
         count = len(lines)
         decode = _DECODERS[self._errors]
+        if count <= _FEW_LINES:
+            return self._few(lines, decode)
         if count % 3 == 2:
             names = lines[0::3]
             distinct = set(names)  # a stream repeats a few event names: each checked once
@@ -193,6 +196,32 @@ class SSEDecoder:
                 )
                 return list(map(_new_tuple, repeat(ServerSentEvent), fields))
         return None
+
+    def _few(self, lines: list[bytes], decode: Any) -> list[ServerSentEvent] | None:
+        """`_uniform` for a live chunk of a few events, where a plain loop costs less."""
+        events: list[ServerSentEvent] = []
+        last_id = self._last_id
+        count = len(lines)
+        at = 0
+        while at < count:
+            line = lines[at]
+            if line[:6] == b"data: ":
+                name = "message"
+                at += 1
+            elif line[:7] == b"event: ":
+                name = decode(line[7:]) or "message"
+                if at + 1 == count or lines[at + 1][:6] != b"data: ":
+                    return None
+                line = lines[at + 1]
+                at += 2
+            else:
+                return None
+            if at < count:
+                if lines[at]:
+                    return None
+                at += 1  # the blank line that ended the event
+            events.append(_new_tuple(ServerSentEvent, (name, decode(line[6:]), last_id, None)))
+        return events
 
     def _blocks(self, blocks: list[str]) -> list[ServerSentEvent]:
         """Whole events (their lines, without the blank line that ended each)."""
