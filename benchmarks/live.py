@@ -8,9 +8,10 @@ Requests alternate between the two proxies, round by round, so drift hits both a
 
 - CPU: mitmdump's own utime+stime (from /proc) over a blast of streams sent as fast as the
   upstream can, per MB of body.
-- Delay: streams paced like a model (a chunk of 1-4 events every 2 ms); each chunk carries
-  its upstream send time, the client notes when it arrives; p50/p99 per proxy, and the
-  difference is what the addon adds.
+- Delay: streams paced like a model (a chunk of 1-4 events every 2 ms). The upstream logs
+  when it wrote each chunk and at which body offset the chunk ends (a side file: the bytes on
+  the wire are the recorded body, unchanged); the client notes when each offset arrived.
+  p50/p99 per proxy; the difference is what the addon adds.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.upstream import event_chunks
-
 ROOT = Path(__file__).resolve().parent.parent
 API_PATHS = {
     "anthropic-messages": "v1/messages",
     "openai-chat": "v1/chat/completions",
     "openai-responses": "v1/responses",
 }
-MARK = b"\n: t="
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -149,14 +147,14 @@ class Dechunker:
 
 
 async def fetch(
-    proxy_port: int, upstream_port: int, number: int, mode: str, api: str
+    proxy_port: int, upstream_port: int, target: str, log: Path
 ) -> tuple[int, list[int]]:
     """One streamed request through the proxy: (body bytes received, per-chunk delays in ns)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
     request_body = b'{"model":"bench","stream":true,"messages":[]}'
     writer.write(
         (
-            f"POST http://127.0.0.1:{upstream_port}/s/{number}/{mode}/{api} HTTP/1.1\r\n"
+            f"POST http://127.0.0.1:{upstream_port}{target} HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
             f"content-length: {len(request_body)}\r\nconnection: close\r\n\r\n"
         ).encode()
@@ -168,33 +166,25 @@ async def fetch(
         raise RuntimeError(f"proxy answered {head[:200]!r}")
     chunked = b"chunked" in head.lower()
     dechunker = Dechunker()
-    delays: list[int] = []
-    pending = b"\n"  # the body starts at a line start
+    arrivals: list[tuple[int, int]] = []  # (body bytes so far, when)
     size = 0
     while True:
         data = await reader.read(1 << 18)
         now = time.monotonic_ns()
         if not data:
             break
-        payload = dechunker.feed(data) if chunked else data
-        size += len(payload)
-        text = pending + payload
-        at = 0
-        while True:
-            mark = text.find(MARK, at)
-            if mark < 0:
-                at = max(at, len(text) - len(MARK))
-                break
-            end = text.find(b"\n", mark + len(MARK))
-            if end < 0:
-                at = mark
-                break
-            delays.append(now - int(text[mark + len(MARK) : end]))
-            at = end
-        pending = text[at:]
+        size += len(dechunker.feed(data) if chunked else data)
+        arrivals.append((size, now))
         if chunked and dechunker.done:
             break
     writer.close()
+    sent = json.loads(log.read_text())
+    delays = []
+    at = 0
+    for end, sent_at in sent:
+        while arrivals[at][0] < end:
+            at += 1
+        delays.append(arrivals[at][1] - sent_at)
     return size, delays
 
 
@@ -217,9 +207,18 @@ def run_live(
         workdir = Path(tmp)
         manifest = workdir / "upstream.json"
         manifest.write_text(json.dumps([str(p) for p in files]))
+        sent_logs = workdir / "sent"
+        sent_logs.mkdir()
         up_port = free_port()
         upstream = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.upstream", str(up_port), str(manifest)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.upstream",
+                str(up_port),
+                str(manifest),
+                str(sent_logs),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
@@ -232,17 +231,20 @@ def run_live(
                 start_mitmdump("mitmdump", False, workdir),
                 start_mitmdump("mitmdump + llm-rebuild", True, workdir),
             ]
-            expected_chunks = [len(event_chunks(p.read_bytes(), n)) for n, p in enumerate(files)]
+            sizes = [p.stat().st_size for p in files]
+            requests = iter(range(1 << 30))
 
             async def workload(proxy: Proxy, mode: str) -> None:
                 jobs = blast if mode == "blast" else paced
                 offset = 0 if mode == "blast" else len(blast)
                 for n, (_path, provider) in enumerate(jobs, start=offset):
-                    size, delays = await fetch(proxy.port, up_port, n, mode, API_PATHS[provider])
-                    if len(delays) != expected_chunks[n]:
+                    request_id = next(requests)
+                    target = f"/s/{n}/{mode}/{request_id}/{API_PATHS[provider]}"
+                    log = sent_logs / f"{request_id}.json"
+                    size, delays = await fetch(proxy.port, up_port, target, log)
+                    if size != sizes[n]:
                         raise RuntimeError(
-                            f"{proxy.name}: stream {n} gave {len(delays)} chunks, "
-                            f"expected {expected_chunks[n]}"
+                            f"{proxy.name}: stream {n} gave {size} bytes, expected {sizes[n]}"
                         )
                     if mode == "blast":
                         proxy.bytes += size

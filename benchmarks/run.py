@@ -482,6 +482,11 @@ def main(argv: list[str] | None = None) -> None:
         blast += [(p, s.provider) for s in corpus for p in s.paths]
         paced = [(by_name[f"{SHORT_API[p]} text 2k"].paths[0], p) for p in APIS]
         live = run_live(blast, paced, rounds=plan.live_rounds, log=log)
+        from addon.record import rebuild
+
+        jobs = blast + paced
+        complete = sum(bool(rebuild(p, path.read_bytes())["complete"]) for path, p in jobs)
+        live["expected_complete"] = plan.live_rounds * complete
 
     info["load_at_end"] = os.getloadavg()
     info["seconds"] = round(time.perf_counter() - started, 1)
@@ -503,7 +508,8 @@ def main(argv: list[str] | None = None) -> None:
         lines += [
             "",
             f"Live, through mitmdump ({live['flows']} flows per proxy; records written "
-            f"{live['records']}, complete {live['complete_records']}):",
+            f"{live['records']}, complete {live['complete_records']}, as offline "
+            f"{live['expected_complete']}):",
             "",
             *live_table(live),
         ]

@@ -1,12 +1,13 @@
 """A local stand-in for an LLM API: streams recorded bodies as SSE, chunk by chunk.
 
-    python -m benchmarks.upstream PORT MANIFEST.json
+    python -m benchmarks.upstream PORT MANIFEST.json LOG_DIR
 
-MANIFEST is a JSON list of file paths. `POST /s/<n>/<mode>/<api path>` answers with file n
-as `text/event-stream`, chunked, cut at event boundaries into chunks of 1-4 events (seeded).
-Each chunk ends with an SSE comment `: t=<CLOCK_MONOTONIC ns>` stamped right before it is
-written, so a client can tell how long the chunk took to reach it. Mode `paced` waits a
-little between chunks, as a model generating tokens does; `blast` sends as fast as it can.
+MANIFEST is a JSON list of file paths. `POST /s/<n>/<mode>/<request id>/<api path>` answers
+with file n as `text/event-stream`, chunked, cut at event boundaries into chunks of 1-4 events
+(seeded); the body is the file, byte for byte. Mode `paced` waits a little between chunks, as
+a model generating tokens does; `blast` sends as fast as it can. Before the last (empty) chunk,
+`<log dir>/<request id>.json` gets, per chunk, the body offset where it ends and the
+CLOCK_MONOTONIC time it was written at, so a client can tell how long each took to reach it.
 Listens on 127.0.0.1 only and exits when its stdin closes.
 """
 
@@ -15,27 +16,30 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import sys
 import time
 from pathlib import Path
 
 PACED_GAP = 0.002  # seconds between chunks in paced mode
-STAMP = b": t="
 
 
 def event_chunks(body: bytes, seed: int) -> list[bytes]:
-    events = [e + b"\n\n" for e in body.split(b"\n\n") if e.strip()]
+    """`body` cut after every 1-4 events (at blank lines), bytes unchanged."""
+    ends = [m.end() for m in re.finditer(rb"\r\n\r\n|\n\n|\r\r", body)]
+    if not ends or ends[-1] != len(body):
+        ends.append(len(body))
     rng = random.Random(seed)
     out = []
-    at = 0
-    while at < len(events):
-        step = rng.randint(1, 4)
-        out.append(b"".join(events[at : at + step]))
-        at += step
+    start = taken = 0
+    while taken < len(ends):
+        taken = min(taken + rng.randint(1, 4), len(ends))
+        out.append(body[start : ends[taken - 1]])
+        start = ends[taken - 1]
     return out
 
 
-async def serve(port: int, files: list[Path]) -> None:
+async def serve(port: int, files: list[Path], log_dir: Path) -> None:
     streams = [event_chunks(p.read_bytes(), n) for n, p in enumerate(files)]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -49,19 +53,23 @@ async def serve(port: int, files: list[Path]) -> None:
                     for k, _, v in (line.partition(":") for line in lines[1:] if line)
                 }
                 await reader.readexactly(int(headers.get("content-length", "0")))
-                _, _, number, mode, _ = target.split("/", 4)
+                _, _, number, mode, request_id, _ = target.split("/", 5)
                 chunks = streams[int(number)]
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                     b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
                 )
                 paced = mode == "paced"
+                sent: list[tuple[int, int]] = []
+                offset = 0
                 for chunk in chunks:
                     if paced:
                         await asyncio.sleep(PACED_GAP)
-                    piece = chunk + STAMP + str(time.monotonic_ns()).encode() + b"\n"
-                    writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    offset += len(chunk)
+                    sent.append((offset, time.monotonic_ns()))
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     await writer.drain()
+                (log_dir / f"{request_id}.json").write_text(json.dumps(sent))
                 writer.write(b"0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -78,4 +86,4 @@ async def serve(port: int, files: list[Path]) -> None:
 
 if __name__ == "__main__":
     paths = [Path(p) for p in json.loads(Path(sys.argv[2]).read_text())]
-    asyncio.run(serve(int(sys.argv[1]), paths))
+    asyncio.run(serve(int(sys.argv[1]), paths, Path(sys.argv[3])))
