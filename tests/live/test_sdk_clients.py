@@ -91,7 +91,9 @@ def via(request, upstream: Upstream, reverse_proxy: Mitmdump, regular_proxy: Mit
 
 @pytest.fixture
 def app(upstream: Upstream, via) -> Iterator:
-    """Run one corpus stream through the proxy with the API's SDK; returns (run, plan, record)."""
+    """Run one corpus stream through the proxy with the API's SDK: (run, plan, record, proxy).
+
+    Clients are closed here too, in case a test fails halfway."""
     clients: list[httpx2.Client] = []
 
     def go(provider: str, name: str, expect: type[Exception] | None = None, **plan_options):
