@@ -49,6 +49,8 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")  # only checks the bytes
         self._errors = "strict"  # "replace" once invalid UTF-8 was seen, as browsers do
+        self._lazy_utf8 = True  # see `_found_invalid`
+        self._checked_to = 0  # stream offset of the first byte of `_pending` (lazy mode)
         self._started = False
         self._skip_lf = False  # the previous chunk ended in "\r": a following "\n" is its pair
         self._pending: list[bytes] = []  # bytes of an event not yet ended, joined once it ends
@@ -68,7 +70,10 @@ class SSEDecoder:
         """Decode one chunk; returns the events it completed."""
         if not chunk:
             return []
-        self._check_utf8(chunk, final=False)
+        chunk_at = self.bytes_seen
+        self.bytes_seen += len(chunk)
+        if not self._lazy_utf8:
+            self._check_utf8(chunk, chunk_at, final=False)
         if not self._started:
             chunk = self._drop_bom(chunk)
             if not chunk:
@@ -80,6 +85,8 @@ class SSEDecoder:
                 if not chunk:
                     return []
         if b"\r" in chunk:
+            if self._lazy_utf8:
+                self._stop_lazy_utf8(chunk)
             if chunk[-1] == 13:  # "\r"
                 self._skip_lf = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
@@ -104,19 +111,28 @@ class SSEDecoder:
         # Whole events only, without the last blank line. A UTF-8 sequence never contains
         # a "\n" byte, so these bytes hold no cut sequence.
         done = chunk[:end]
-        events = self._uniform(done)
-        if events is None:
-            events = self._blocks(done.decode("utf-8", self._errors).split("\n\n"))
+        try:
+            events = self._events(done)
+        except UnicodeDecodeError:  # only while checking lazily: find where, then go on
+            self._found_invalid(done)
+            events = self._events(done)
+        self._checked_to += end + 2
         return events
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: flush a last event that had no blank line after it."""
-        self._check_utf8(b"", final=True)
+        if not self._lazy_utf8:
+            self._check_utf8(b"", self.bytes_seen, final=True)
         events: list[ServerSentEvent] = []
         if self._pending:
-            text = b"".join(self._pending).decode("utf-8", self._errors)
+            rest = b"".join(self._pending)
             self._pending.clear()
             self._pending_ends_lf = False
+            try:
+                text = rest.decode("utf-8", self._errors)
+            except UnicodeDecodeError:
+                self._found_invalid(rest)
+                text = rest.decode("utf-8", self._errors)
             lines = text.split("\n")
             if not lines[-1]:
                 lines.pop()  # the text ended with a line end, which is not a blank line
@@ -126,17 +142,43 @@ class SSEDecoder:
             events.extend(self._lines([""]))
         return events
 
-    def _check_utf8(self, chunk: bytes, final: bool) -> None:
+    def _events(self, done: bytes) -> list[ServerSentEvent]:
+        events = self._uniform(done)
+        if events is None:
+            events = self._blocks(done.decode("utf-8", self._errors).split("\n\n"))
+        return events
+
+    # UTF-8 is checked lazily while the stream has no "\r": every byte of a finished part is
+    # decoded strictly anyway (into event fields), so a chunk is checked by that decoding, not
+    # by a pass of its own; only when it fails is the offset looked up. Offsets into the
+    # normalised bytes are then offsets into the stream (less a BOM). Once a "\r" comes, line
+    # ends are rewritten and offsets would drift, so each raw chunk is checked as it arrives.
+
+    def _found_invalid(self, unchecked: bytes) -> None:
+        """`unchecked` (starting at `_checked_to`) holds the stream's first invalid byte."""
+        try:
+            unchecked.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.invalid_utf8_at = self._checked_to + exc.start
+        self._errors = "replace"
+        self._lazy_utf8 = False
+
+    def _stop_lazy_utf8(self, chunk: bytes) -> None:
+        """A "\r" came: check what is pending and this chunk now, then every chunk eagerly."""
+        self._lazy_utf8 = False
+        pending = b"".join(self._pending)  # all unchanged so far: their offsets are exact
+        self._check_utf8(pending, self._checked_to, final=False)
+        self._check_utf8(chunk, self._checked_to + len(pending), final=False)
+
+    def _check_utf8(self, chunk: bytes, chunk_at: int, final: bool) -> None:
         """Note where the stream first stops being UTF-8; from there decode with U+FFFD."""
-        start = self.bytes_seen
-        self.bytes_seen += len(chunk)
         utf8 = self._utf8
         if self.invalid_utf8_at is not None or (chunk.isascii() and not utf8.buffer and not final):
             return
         try:
             utf8.decode(chunk, final)
         except UnicodeDecodeError as exc:
-            self.invalid_utf8_at = start - len(utf8.buffer) + exc.start
+            self.invalid_utf8_at = chunk_at - len(utf8.buffer) + exc.start
             self._errors = "replace"
 
     def _drop_bom(self, chunk: bytes) -> bytes:
@@ -148,7 +190,10 @@ class SSEDecoder:
             self._pending.append(chunk)  # not yet known whether it is a BOM
             return b""
         self._started = True
-        return chunk[len(_BOM) :] if chunk.startswith(_BOM) else chunk
+        if chunk.startswith(_BOM):
+            self._checked_to = len(_BOM)  # a BOM is valid UTF-8, and offsets count it
+            return chunk[len(_BOM) :]
+        return chunk
 
     def _uniform(self, done: bytes) -> list[ServerSentEvent] | None:
         """All events at once when every one has the shape LLM APIs send, else None.

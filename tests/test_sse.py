@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,3 +214,20 @@ def test_all_at_once_path_gives_the_same_events_as_line_by_line(blocks, cuts):
     slow = [e for chunk in chunks for e in slow_decoder.feed(chunk)] + slow_decoder.close()
     assert fast == slow
     assert d1.invalid_utf8_at == slow_decoder.invalid_utf8_at
+
+
+@pytest.mark.parametrize(
+    ("chunks", "offset"),
+    [
+        ([b"data: a\xffb\n\n", b"data: c\r\n\r\n"], 7),  # found lazily, before any "\r"
+        ([b"data: a\r\n\r\n", b"data: \xff\r\n\r\n"], 17),  # found eagerly, after a "\r"
+        ([b"data: \xff", b"x\r\n\r\n"], 6),  # pending when the first "\r" arrives
+        ([b"\xef\xbb\xbfdata: \xff\n\n"], 9),  # offsets count the byte order mark
+        ([b"\xef\xbb\xbfdata: a\r", b"\xff\n\n"], 11),
+    ],
+)
+def test_invalid_utf8_offset_is_exact_whether_checked_lazily_or_eagerly(chunks, offset):
+    _, decoder = decode(*chunks)
+    assert decoder.invalid_utf8_at == offset
+    _, whole = decode(b"".join(chunks))
+    assert whole.invalid_utf8_at == offset
