@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -36,31 +37,38 @@ class DumpWriter:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
+        self.folder = os.fspath(self.directory)
 
-    def write(self, record: dict[str, Any], timestamp: float) -> Path:
-        """Write atomically (temporary file, then link); raises OSError when it cannot."""
+    def write(self, record: dict[str, Any], timestamp: float) -> str:
+        """Write atomically (temporary file, then link); raises OSError when it cannot.
+
+        A file's path stays a plain string: pathlib interns every path part it parses, and
+        CPython 3.12 never frees those, so each new dump name would be kept for the life of
+        the proxy.
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         name = dump_name(timestamp, str(record.get("provider")), str(record.get("flow_id")))
         data = to_json(record)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.directory)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
-            return self._publish(Path(tmp), name)
+            return self._publish(tmp, name)
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
-    def _publish(self, tmp: Path, name: str) -> Path:
+    def _publish(self, tmp: str, name: str) -> str:
         """Hard-link under the final name; linking never replaces a file, so names never clash."""
         stem = name.removesuffix(".json")
         for n in range(1000):
-            target = self.directory / (name if n == 0 else f"{stem}-{n}.json")
+            target = os.path.join(self.folder, name if n == 0 else f"{stem}-{n}.json")
             try:
                 os.link(tmp, target)
             except FileExistsError:
                 continue
             except OSError:  # file systems without hard links: check, then rename
-                if target.exists():
+                if os.path.exists(target):
                     continue
                 os.replace(tmp, target)
             return target
