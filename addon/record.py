@@ -21,6 +21,9 @@ FEED_SLICE = 1 << 16
 """A whole body is decoded in slices of this many bytes: a few hundred events at a time stay
 in the CPU cache, where one pass over a 50 MB body would not (a third faster there)."""
 
+HOLD_BYTES = 8 << 10
+"""Live chunks after the first content are decoded together once this many bytes are held."""
+
 RECORD_KEYS = (
     "flow_id",
     "provider",
@@ -62,7 +65,12 @@ def accumulator_for(provider: str) -> Accumulator:
 
 
 class StreamRebuild:
-    """Rebuilds one streamed answer as its bytes arrive; never raises from `feed`."""
+    """Rebuilds one streamed answer as its bytes arrive; never raises from `feed`.
+
+    Until the first content arrives every chunk is decoded at once (its arrival time is the
+    time to first token); after that small chunks are held up to `HOLD_BYTES` and decoded
+    together. `snapshot` and `finish` decode what is held first, so a record never lags.
+    """
 
     def __init__(self, provider: str, clock: Callable[[], float] = time.time) -> None:
         self.provider = provider
@@ -74,10 +82,29 @@ class StreamRebuild:
         self.first_token_at: float | None = None
         self.finished = False
         self._failure: str | None = None
+        self._held: list[bytes] = []
+        self._held_size = 0
 
     def feed(self, chunk: bytes) -> None:
         if self._failure is not None or not chunk:
             return
+        if self.first_token_at is not None:
+            # Content has started, so no clock waits on this chunk: hold it and decode held
+            # chunks together, which costs far less than one pass per small live chunk.
+            self._held.append(chunk)
+            self._held_size += len(chunk)
+            if self._held_size < HOLD_BYTES:
+                return
+            chunk = self._take_held()
+        self._decode(chunk)
+
+    def _take_held(self) -> bytes:
+        chunk = b"".join(self._held)
+        self._held.clear()
+        self._held_size = 0
+        return chunk
+
+    def _decode(self, chunk: bytes) -> None:
         try:
             if self.first_byte_at is None:
                 self.first_byte_at = self.clock()
@@ -89,6 +116,11 @@ class StreamRebuild:
         except Exception as exc:  # a bug here must cost the record, never the flow
             self._failure = f"rebuild stopped after {self.events} events: {exc!r}"
 
+    def _release(self) -> None:
+        """Decode what is held (before the record is read)."""
+        if self._held and self._failure is None:
+            self._decode(self._take_held())
+
     def _apply(self, events: list) -> None:
         acc = self.accumulator
         acc.feed_all(events)
@@ -99,6 +131,7 @@ class StreamRebuild:
     def finish(self) -> JSON:
         """End of stream: flush the decoder and return the record (idempotent)."""
         if not self.finished:
+            self._release()
             self.finished = True
             if self._failure is None:
                 try:
@@ -110,6 +143,7 @@ class StreamRebuild:
 
     def snapshot(self) -> JSON:
         """The record as it stands (a running stream shows what has arrived so far)."""
+        self._release()
         acc = self.accumulator
         record = new_record(self.provider)
         record["streamed"] = True

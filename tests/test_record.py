@@ -124,3 +124,39 @@ def test_feed_all_reports_a_failing_event_and_applies_the_ones_after_it():
     accumulator.feed_all(events)
     assert accumulator.words == ["a", "b"]
     assert accumulator.errors == ["message: could not apply event: ValueError('bad event')"]
+
+
+def _event_chunks(body: bytes) -> list[bytes]:
+    """A body cut after every event, as a live upstream sends it."""
+    return [event + b"\n\n" for event in body.split(b"\n\n") if event]
+
+
+@pytest.mark.parametrize(("provider", "body"), BODIES[::7])
+def test_live_snapshot_shows_every_chunk_fed_so_far(provider, body):
+    live = StreamRebuild(provider)
+    fed = b""
+    for chunk in _event_chunks(body)[:60]:
+        live.feed(chunk)
+        fed += chunk
+        whole = StreamRebuild(provider)
+        whole.feed(fed)
+        assert live.snapshot() == whole.snapshot()
+
+
+@pytest.mark.parametrize(("provider", "body"), BODIES[::5])
+def test_first_token_time_is_taken_at_the_chunk_that_brings_the_first_content(provider, body):
+    chunks = _event_chunks(body)
+    reference = StreamRebuild(provider)
+    first_content = None
+    for number, chunk in enumerate(chunks):
+        reference.feed(chunk)
+        reference.snapshot()
+        if first_content is None and reference.accumulator.content_started:
+            first_content = number
+    now = [0.0]
+    stream = StreamRebuild(provider, clock=lambda: now[0])
+    for number, chunk in enumerate(chunks):
+        now[0] = float(number)
+        stream.feed(chunk)
+    stream.finish()
+    assert stream.first_token_at == first_content
