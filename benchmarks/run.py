@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -45,7 +46,7 @@ class Plan:
     ccproxy: bool = True
     sdk: bool = True
     live: bool = True
-    live_rounds: int = 2
+    live_rounds: int = 3
 
 
 @dataclass
@@ -104,6 +105,9 @@ def generated_streams(sizes: tuple[int, ...]) -> list[Stream]:
     """Generated streams, cached on disk by the generator's source (bit-identical runs)."""
     source = (HERE / "streams.py").read_bytes()
     folder = CACHE / ("streams-" + hashlib.sha1(source).hexdigest()[:12])
+    for stale in CACHE.glob("streams-*"):  # made by an older generator
+        if stale != folder:
+            shutil.rmtree(stale)
     out = []
     for provider in APIS:
         for kind in KINDS:
