@@ -10,7 +10,8 @@ blank line after it is reported with `unterminated` set.
 It runs on every chunk of every answer, so the common case is made cheap: bytes are split at
 the last blank line of a chunk, and when every line of the finished part has one of the shapes
 LLM APIs send, all its events are checked and built by C code (see `_uniform`); only other
-chunks go line by line. UTF-8 is checked once per chunk (a pure-ASCII chunk needs no check).
+chunks go line by line. UTF-8 is checked by decoding the event fields strictly, with no pass
+of its own (see `_found_invalid`).
 """
 
 from __future__ import annotations
