@@ -168,6 +168,10 @@ class LLMRebuild:
         )
         self.live[flow.id] = capture
         response.stream = capture
+        # mitmproxy keeps no body while streaming, and mitmweb and the console then show
+        # "Content is missing" without asking any view. An empty body lets them ask ours,
+        # which shows the live snapshot; `_restore_body` puts the real body in at the end.
+        response.raw_content = b""
 
     @contained
     def response(self, flow: http.HTTPFlow) -> None:
@@ -213,9 +217,8 @@ class LLMRebuild:
     def _restore_body(self, flow: http.HTTPFlow, capture: FlowCapture) -> None:
         """Put the streamed body back so -w, mitmweb and replay see the whole capture."""
         assert flow.response is not None
-        body = capture.body
-        if body is not None and flow.response.raw_content is None:
-            flow.response.raw_content = body
+        if capture.keep_body:  # else mitmproxy stored it itself (store_streamed_bodies)
+            flow.response.raw_content = capture.body  # None when over llm_max_body
         flow.response.stream = True  # release the capture; the stream is over
 
     def rebuild_flow(self, flow: http.HTTPFlow) -> JSON | None:

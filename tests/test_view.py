@@ -288,3 +288,26 @@ def test_view_follows_the_addons_extra_routes():
         result = shown(flow)
     assert result.view_name == VIEW
     assert "Hello! How can I assist you today?" in result.text
+
+
+def test_running_stream_is_shown_by_mitmproxys_own_view_lookup_with_what_has_arrived():
+    """mitmweb and the console call `prettify_message`; with no body at all they print
+    "Content is missing" without asking any view, so a running stream must carry one."""
+    body = (CORPUS / "sdk/anthropic/tool_use_response.sse").read_bytes()
+    addon = LLMRebuild()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, llm_dump_dir="")
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.anthropic.com", "/v1/messages"
+        flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+        flow.response.raw_content = None
+        flow.live = True
+        addon.responseheaders(flow)
+        flow.response.stream(body[: body.index(b"content_block_stop")])
+        shown = contentviews.prettify_message(flow.response, flow)
+        assert shown.view_name == "LLM rebuilt"
+        assert "stream still running" in shown.text
+        assert "I'll check the current weather in Paris for you." in shown.text
+        flow.response.stream(body[body.index(b"content_block_stop") :])
+        addon.response(flow)
+        assert flow.response.raw_content == body
