@@ -49,7 +49,8 @@ def contained(hook: Callable[[LLMRebuild, http.HTTPFlow], None]):
         except Exception as exc:
             log.exception("llm-rebuild: %s hook failed for flow %s", hook.__name__, flow.id)
             try:
-                self.record_failure(flow, f"llm-rebuild {hook.__name__}: {exc!r}")
+                ended = hook.__name__ != "responseheaders"
+                self.record_failure(flow, f"llm-rebuild {hook.__name__}: {exc!r}", ended)
             except Exception:
                 log.exception("llm-rebuild: could not record the failure on flow %s", flow.id)
 
@@ -127,9 +128,13 @@ class LLMRebuild:
                 raise exceptions.OptionsError(f"llm_dump_dir: {folder!r} is not a folder")
             self.dumps = DumpWriter(folder) if folder else None
 
-    def record_failure(self, flow: http.HTTPFlow, message: str) -> None:
-        """Our own bug still leaves a trace on an LLM flow: a record marked incomplete."""
-        self.live.pop(flow.id, None)
+    def record_failure(self, flow: http.HTTPFlow, message: str, ended: bool = True) -> None:
+        """Our own bug still leaves a trace on an LLM flow: a record marked incomplete.
+
+        When the flow has ended, its per-flow state is dropped and the streamed body put back.
+        """
+        if ended:
+            self._end_stream(flow)
         record = flow.metadata.get(METADATA_KEY)
         if not isinstance(record, dict):
             provider = self.provider_for(flow)
@@ -179,13 +184,12 @@ class LLMRebuild:
             # A loaded flow that failed (cut, client gone) gets `error` after `response`
             # offline (eventsequence), but live only `error`: one record, made there.
             return
-        capture = self.live.pop(flow.id, None)
+        capture = self._end_stream(flow)
         provider = capture.stream.provider if capture else self.provider_for(flow)
         if provider is None or flow.response is None:
             return
         if capture is not None:
             record = capture.finish()
-            self._restore_body(flow, capture)
         else:
             record = rebuild_response(provider, flow.response)
         self._finish(flow, provider, record, capture)
@@ -193,14 +197,12 @@ class LLMRebuild:
     @contained
     def error(self, flow: http.HTTPFlow) -> None:
         """Client gone or upstream cut: keep what arrived, marked incomplete unless it was whole."""
-        capture = self.live.pop(flow.id, None)
+        capture = self._end_stream(flow)
         provider = capture.stream.provider if capture else self.provider_for(flow)
         if provider is None:
             return
         if capture is not None:
             record = capture.finish()
-            if flow.response is not None:
-                self._restore_body(flow, capture)
         elif flow.response is not None and flow.response.raw_content is not None:
             record = rebuild_response(provider, flow.response)
         else:
@@ -214,8 +216,15 @@ class LLMRebuild:
             record["errors"].insert(0, f"flow error: {message}")
         self._finish(flow, provider, record, capture)
 
+    def _end_stream(self, flow: http.HTTPFlow) -> FlowCapture | None:
+        """The flow's live capture, if any, with its per-flow state dropped and the streamed
+        body put back at once: -w, mitmweb and replay see the whole body whatever happens next."""
+        capture = self.live.pop(flow.id, None)
+        if capture is not None and flow.response is not None:
+            self._restore_body(flow, capture)
+        return capture
+
     def _restore_body(self, flow: http.HTTPFlow, capture: FlowCapture) -> None:
-        """Put the streamed body back so -w, mitmweb and replay see the whole capture."""
         assert flow.response is not None
         if capture.keep_body:  # else mitmproxy stored it itself (store_streamed_bodies)
             flow.response.raw_content = capture.body  # None when over llm_max_body

@@ -290,3 +290,22 @@ def test_core_imports_neither_mitmproxy_nor_the_sdks():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_failure_at_the_end_of_a_live_stream_still_puts_the_body_back(addon_ctx, monkeypatch):
+    addon, _, _ = addon_ctx
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    capture = flow.response.stream
+    capture(STREAM)
+
+    def broken():
+        raise RuntimeError("finish bug")
+
+    monkeypatch.setattr(capture, "finish", broken)
+    addon.response(flow)  # must not raise
+    assert flow.response.raw_content == STREAM
+    assert addon.live == {}
+    assert flow.metadata[METADATA_KEY]["complete"] is False
