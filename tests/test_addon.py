@@ -43,6 +43,15 @@ def llm_flow(
     return flow
 
 
+def streaming_flow(addon: LLMRebuild) -> http.HTTPFlow:
+    """An LLM flow whose response headers just arrived live: the addon has set its tee."""
+    flow = llm_flow()
+    flow.live = True
+    flow.response.content = None
+    addon.responseheaders(flow)
+    return flow
+
+
 @pytest.fixture
 def addon_ctx(tmp_path: Path):
     addon = LLMRebuild()
@@ -103,10 +112,7 @@ def test_http_error_is_recorded_incomplete_with_its_error_body(addon_ctx):
 
 def test_live_stream_passes_chunks_unchanged_and_restores_the_body(addon_ctx):
     addon, _, _ = addon_ctx
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     tee = flow.response.stream
     assert callable(tee)
     chunks = [STREAM[i : i + 37] for i in range(0, len(STREAM), 37)]
@@ -126,10 +132,7 @@ def test_live_stream_passes_chunks_unchanged_and_restores_the_body(addon_ctx):
 def test_live_body_over_the_cap_is_not_kept_but_still_rebuilt(addon_ctx):
     addon, tctx, _ = addon_ctx
     tctx.configure(addon, llm_max_body="100")
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     flow.response.stream(STREAM)
     addon.response(flow)
     record = flow.metadata[METADATA_KEY]
@@ -141,10 +144,7 @@ def test_live_body_over_the_cap_is_not_kept_but_still_rebuilt(addon_ctx):
 def test_store_streamed_bodies_is_respected_without_a_second_copy(addon_ctx):
     addon, tctx, _ = addon_ctx
     tctx.options.add_option("store_streamed_bodies", bool, True, "as mitmproxy declares it")
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     capture = flow.response.stream
     capture(STREAM)
     assert capture.chunks == []  # mitmproxy keeps the body itself
@@ -152,10 +152,7 @@ def test_store_streamed_bodies_is_respected_without_a_second_copy(addon_ctx):
 
 def test_cut_stream_is_recorded_incomplete_with_the_error(addon_ctx):
     addon, _, dumps = addon_ctx
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     flow.response.stream(STREAM[: len(STREAM) // 2])
     flow.error = tflow.terr("connection closed by peer")
     addon.error(flow)
@@ -187,10 +184,7 @@ def test_exception_inside_the_addon_is_contained_logged_and_recorded(
 
 def test_exception_inside_the_stream_tee_never_breaks_the_flow(addon_ctx, monkeypatch):
     addon, _, _ = addon_ctx
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     capture = flow.response.stream
 
     def broken(chunk):
@@ -294,10 +288,7 @@ def test_core_imports_neither_mitmproxy_nor_the_sdks():
 
 def test_failure_at_the_end_of_a_live_stream_still_puts_the_body_back(addon_ctx, monkeypatch):
     addon, _, _ = addon_ctx
-    flow = llm_flow()
-    flow.live = True
-    flow.response.content = None
-    addon.responseheaders(flow)
+    flow = streaming_flow(addon)
     capture = flow.response.stream
     capture(STREAM)
 
