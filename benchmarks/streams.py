@@ -284,19 +284,7 @@ def chat_stream(kind: str, deltas: int, seed: int = 2) -> tuple[bytes, int]:
             "rejected_prediction_tokens": 0,
         },
     }
-    body = {
-        "id": "chatcmpl-D8dV4fIhj9EeF5vu9iDuZYuG5qp3o",
-        "object": "chat.completion.chunk",
-        "created": 1770950834,
-        "model": model,
-        "service_tier": "default",
-        "system_fingerprint": "fp_ad98c18a04",
-        "choices": [],
-        "usage": usage,
-    }
-    if kind != "thinking":
-        body["obfuscation"] = _obfuscation(rng)
-    w.add(body)
+    chunk({}, choices=[], usage=usage)  # the usage-only final chunk
     w.add("[DONE]")
     return w.body(), w.events
 
