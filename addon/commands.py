@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
 from addon.record import JSON
 from addon.redact import Redactor
+from addon.sinks.dump import written_temporary
 from addon.sinks.view import RECORD_KEY
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,5 @@ def _plain(value: Any) -> Any:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     """A reader never sees half a file: write beside the target, then rename over it."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".jsonl", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
+    with written_temporary(os.fspath(target.parent), data, ".jsonl") as tmp:
         os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,20 @@ def to_json(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
 
 
+@contextlib.contextmanager
+def written_temporary(folder: str, data: bytes, suffix: str) -> Iterator[str]:
+    """`data` in a temporary file inside `folder`, so that linking or renaming it into place
+    is atomic: a reader never sees half a file. The temporary file is gone afterwards."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 class DumpWriter:
     """Writes records into one folder; the folder is created on first use."""
 
@@ -48,15 +63,8 @@ class DumpWriter:
         """
         self.directory.mkdir(parents=True, exist_ok=True)
         name = dump_name(timestamp, str(record.get("provider")), str(record.get("flow_id")))
-        data = to_json(record)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.folder)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
+        with written_temporary(self.folder, to_json(record), ".json") as tmp:
             return self._publish(tmp, name)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
 
     def _publish(self, tmp: str, name: str) -> str:
         """Hard-link under the final name; linking never replaces a file, so names never clash."""
