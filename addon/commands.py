@@ -20,8 +20,8 @@ from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
 from addon.record import JSON
 from addon.redact import Redactor
+from addon.sinks import METADATA_KEY
 from addon.sinks.dump import written_temporary
-from addon.sinks.view import RECORD_KEY
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class LLMCommands:
         """The flow's record (rebuilt when it has none); None for flows that are not LLM calls."""
         if not isinstance(chosen, http.HTTPFlow):
             return None
-        stored = chosen.metadata.get(RECORD_KEY)
+        stored = chosen.metadata.get(METADATA_KEY)
         if isinstance(stored, dict):
             return redacted(stored, self.rebuilder.redactor)
         return self.rebuilder.rebuild_flow(chosen)
@@ -74,7 +74,7 @@ class LLMCommands:
             record = self.rebuilder.rebuild_flow(chosen)
             if record is None:
                 continue
-            chosen.metadata[RECORD_KEY] = record
+            chosen.metadata[METADATA_KEY] = record
             updated.append(chosen)
             incomplete += not record.get("complete")
         if updated:  # mitmweb and the console redraw these flows

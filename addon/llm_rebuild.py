@@ -30,12 +30,12 @@ from addon.providers import PROVIDERS
 from addon.record import JSON, new_record
 from addon.redact import Redactor
 from addon.routing import ROUTE_SYNTAX, Router, parse_route
+from addon.sinks import METADATA_KEY
 from addon.sinks.dump import DumpWriter
 from addon.sinks.view import LLMResponseView
 
 log = logging.getLogger(__name__)
 
-METADATA_KEY = "llm_rebuild"
 DEFAULT_DUMP_DIR = "llm-dumps"
 
 

@@ -20,7 +20,7 @@ from addon.capture import FlowCapture, rebuild_response
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
 from addon.providers import PROVIDERS
 from addon.record import new_record
-from addon.sinks.view import RECORD_KEY, LLMResponseView, render
+from addon.sinks.view import LLMResponseView, render
 from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,14 +175,10 @@ def test_stored_record_is_shown_as_the_addon_kept_it(flows):
     record = rebuild_response("anthropic-messages", flow.response)
     record["errors"] = ["flow error: client disconnected"]
     record["complete"] = False
-    flow.metadata[RECORD_KEY] = record
+    flow.metadata[METADATA_KEY] = record
     text = shown(flow).text
     assert "(record kept by the addon)" in text
     assert "  - flow error: client disconnected" in text
-
-
-def test_record_key_is_the_addons_metadata_key():
-    assert RECORD_KEY == METADATA_KEY
 
 
 def test_running_stream_shows_what_arrived_so_far():

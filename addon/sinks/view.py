@@ -18,9 +18,7 @@ from addon.capture import FlowCapture, rebuild_response
 from addon.providers import PROVIDERS
 from addon.record import JSON, rebuild
 from addon.routing import Router
-
-RECORD_KEY = "llm_rebuild"
-"""The `flow.metadata` key the addon keeps records under (its METADATA_KEY)."""
+from addon.sinks import METADATA_KEY
 
 PRIORITY = 3.0
 """Above every built-in view (JSON is 1, GraphQL 2), so it wins for the flows it takes."""
@@ -53,7 +51,7 @@ class LLMResponseView(Contentview):
         flow = _response_flow(metadata)
         if flow is None:
             return -1
-        if _live_capture(flow) is not None or isinstance(flow.metadata.get(RECORD_KEY), dict):
+        if _live_capture(flow) is not None or isinstance(flow.metadata.get(METADATA_KEY), dict):
             return PRIORITY
         if not data or not _looks_like_llm_body(data, metadata.content_type):
             return -1
@@ -80,7 +78,7 @@ class LLMResponseView(Contentview):
         capture = _live_capture(flow)
         if capture is not None:
             return capture.stream.snapshot(), "live"
-        stored = flow.metadata.get(RECORD_KEY)
+        stored = flow.metadata.get(METADATA_KEY)
         if isinstance(stored, dict):
             return stored, "stored"
         provider = self._provider(flow)
