@@ -14,7 +14,6 @@ import orjson
 from mitmproxy import http
 
 from addon.encoding import ContentDecoder
-from addon.providers import PROVIDERS
 from addon.record import JSON, StreamRebuild, looks_like_sse, rebuild_json
 from addon.redact import Redactor
 
@@ -168,8 +167,7 @@ def _seconds(value: float | None) -> float | None:
 def timing(
     flow: http.HTTPFlow,
     stream: StreamRebuild | None,
-    response: JSON | None,
-    provider: str,
+    usage: JSON,
     earlier: JSON | None = None,
 ) -> JSON:
     """Seconds from the request's start; a live rebuild knows the first byte and token,
@@ -193,10 +191,7 @@ def timing(
         first_token = _seconds(stream.first_token_at - start)
     else:
         first_token = earlier.get("time_to_first_token")
-    out_tokens = None
-    if isinstance(response, dict):
-        usage = PROVIDERS[provider].summarize(response).usage
-        out_tokens = usage.get("output_tokens", usage.get("completion_tokens"))
+    out_tokens = usage.get("output_tokens", usage.get("completion_tokens"))
     generating = end - start - first_token if first_token is not None else None
     tps = None
     if isinstance(out_tokens, int | float) and generating and generating > 0:

@@ -26,7 +26,7 @@ from mitmproxy.utils import human
 
 from addon.capture import FlowCapture, is_event_stream, rebuild_response, request_info, timing
 from addon.commands import LLMCommands
-from addon.providers import PROVIDERS
+from addon.providers import PROVIDERS, Summary
 from addon.record import JSON, new_record
 from addon.redact import Redactor
 from addon.routing import ROUTE_SYNTAX, Router, parse_route
@@ -258,16 +258,24 @@ class LLMRebuild:
     def _finish(
         self, flow: http.HTTPFlow, provider: str, record: JSON, capture: FlowCapture | None
     ) -> None:
-        self.complete_record(flow, provider, record, capture)
+        summary = summarize(provider, record["response"])
+        self.complete_record(flow, provider, record, capture, summary)
         flow.metadata[METADATA_KEY] = record
         dump_file = self._dump(record, flow.request.timestamp_start)
         if ctx.options.llm_summary:
-            log.info(summary_line(flow, record, dump_file))
+            log.info(summary_line(record, summary, dump_file))
 
     def complete_record(
-        self, flow: http.HTTPFlow, provider: str, record: JSON, capture: FlowCapture | None = None
+        self,
+        flow: http.HTTPFlow,
+        provider: str,
+        record: JSON,
+        capture: FlowCapture | None = None,
+        summary: Summary | None = None,
     ) -> JSON:
         """The flow's side around a rebuild: id, redacted request, status, timing, headers."""
+        if summary is None:
+            summary = summarize(provider, record["response"])
         earlier = flow.metadata.get(METADATA_KEY)
         record["flow_id"] = flow.id
         record["request"] = request_info(flow.request, self.redactor)
@@ -275,8 +283,7 @@ class LLMRebuild:
         record["timing"] = timing(
             flow,
             capture.stream if capture else None,
-            record["response"],
-            provider,
+            summary.usage,
             earlier.get("timing") if isinstance(earlier, dict) else None,
         )
         if flow.response is not None:
@@ -301,13 +308,17 @@ class LLMRebuild:
         return str(path)
 
 
-def summary_line(flow: http.HTTPFlow, record: JSON, dump_file: str | None) -> str:
+def summarize(provider: str, response: Any) -> Summary:
+    """The readable gist of a record's response (empty for a missing or non-object one)."""
+    if isinstance(response, dict):
+        return PROVIDERS[provider].summarize(response)
+    return Summary()
+
+
+def summary_line(record: JSON, summary: Summary, dump_file: str | None) -> str:
     """provider model stop tools usage ttft duration, then what went wrong, then the file."""
-    provider = record["provider"]
-    response = record["response"]
-    words = [f"llm {provider}"]
-    if isinstance(response, dict) and record["status_code"] in (None, 200):
-        summary = PROVIDERS[provider].summarize(response)
+    words = [f"llm {record['provider']}"]
+    if isinstance(record["response"], dict) and record["status_code"] in (None, 200):
         words.append(summary.model or "?")
         words.append(f"stop={summary.stop_reason}")
         if summary.tool_calls:
