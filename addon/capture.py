@@ -13,9 +13,9 @@ from typing import Any
 import orjson
 from mitmproxy import http
 
-from addon.encoding import ContentDecoder
 from addon.record import JSON, StreamRebuild, looks_like_sse, rebuild_json
 from addon.redact import Redactor
+from addon.wire.encoding import ContentDecoder
 
 StreamHook = Callable[[bytes], bytes | Iterable[bytes]]
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from addon.providers import PROVIDERS, Accumulator
-from addon.sse import SSEDecoder
+from addon.wire.sse import SSEDecoder
 
 JSON = dict[str, Any]
 

@@ -278,7 +278,7 @@ def test_summary_line_is_logged_per_llm_flow(addon_ctx, caplog):
 
 def test_core_imports_neither_mitmproxy_nor_the_sdks():
     code = (
-        "import sys, addon, addon.record, addon.sse, addon.providers, addon.routing;"
+        "import sys, addon, addon.record, addon.wire.sse, addon.providers, addon.routing;"
         "bad = {m.split('.')[0] for m in sys.modules} & {'mitmproxy', 'anthropic', 'openai'};"
         "print(','.join(sorted(bad)))"
     )

@@ -12,7 +12,7 @@ import pytest
 
 from addon import StreamRebuild, rebuild
 from addon.providers.anthropic_messages import AnthropicMessages
-from addon.sse import SSEDecoder
+from addon.wire.sse import SSEDecoder
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.anthropic import sdk_final_message
 

@@ -21,7 +21,7 @@ from mitmproxy.test import taddons, tflow
 from addon import rebuild
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
 from addon.providers import PROVIDERS
-from addon.sse import SSEDecoder
+from addon.wire.sse import SSEDecoder
 from tests.oracles import ALL_STREAMS, CORPUS
 from tests.streams import BLOCK_STOP, MSG_DELTA, MSG_START, MSG_STOP, TEXT_START, sse, text_delta
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addon.encoding import ContentDecoder, zstd
+from addon.wire.encoding import ContentDecoder, zstd
 from tests.streams import split_at
 
 BODY = b"event: ping\ndata: {}\n\n" * 200

@@ -17,7 +17,7 @@ import pytest
 from addon import rebuild
 from addon.providers.base import Part
 from addon.providers.openai_chat import OpenAIChat
-from addon.sse import SSEDecoder
+from addon.wire.sse import SSEDecoder
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.openai_chat import sdk_accumulated_snapshot, sdk_final_completion
 

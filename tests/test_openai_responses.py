@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from addon import rebuild
 from addon.providers.openai_responses import OpenAIResponses
-from addon.sse import ServerSentEvent, SSEDecoder
+from addon.wire.sse import ServerSentEvent, SSEDecoder
 from tests.oracles import corpus_streams, strip_nulls
 from tests.oracles.openai_responses import sdk_final_response
 

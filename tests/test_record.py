@@ -12,7 +12,7 @@ from addon import StreamRebuild, rebuild
 from addon.capture import FlowCapture
 from addon.providers import Accumulator, Summary
 from addon.record import RECORD_KEYS, looks_like_sse
-from addon.sse import ServerSentEvent
+from addon.wire.sse import ServerSentEvent
 from tests.oracles import ALL_STREAMS
 from tests.streams import split_at
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addon.sse import ServerSentEvent, SSEDecoder
+from addon.wire.sse import ServerSentEvent, SSEDecoder
 from tests.oracles import CORPUS
 from tests.streams import split_at
 

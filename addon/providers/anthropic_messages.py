@@ -31,7 +31,7 @@ import orjson
 import pydantic_core
 
 from addon.providers.base import JSON, Accumulator, Part, Summary
-from addon.sse import ServerSentEvent
+from addon.wire.sse import ServerSentEvent
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError

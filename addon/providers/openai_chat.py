@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from addon.providers.base import JSON, Accumulator, Part, Summary
-from addon.sse import ServerSentEvent
+from addon.wire.sse import ServerSentEvent
 
 # Keys whose delta value replaces the accumulated one (the SDK does this for these two).
 _REPLACED_KEYS = frozenset(("index", "type"))

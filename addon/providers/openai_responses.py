@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from addon.providers.base import JSON, Accumulator, Part, Summary
-from addon.sse import ServerSentEvent
+from addon.wire.sse import ServerSentEvent
 
 # The string that a part's deltas extend, by part type.
 _TEXT_KEY = {

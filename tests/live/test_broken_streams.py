@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 from addon import rebuild
-from addon.encoding import ContentDecoder
+from addon.wire.encoding import ContentDecoder
 from tests.live.apps import APIS, Run, answer, run_anthropic
 from tests.live.proxy import Mitmdump
 from tests.live.upstream import Upstream

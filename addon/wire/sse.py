@@ -19,23 +19,15 @@ from __future__ import annotations
 import codecs
 from itertools import repeat
 from operator import itemgetter, methodcaller
-from typing import Any, NamedTuple
+from typing import Any
+
+from addon.wire.events import Event
 
 _BOM = b"\xef\xbb\xbf"
 
 
-class ServerSentEvent(NamedTuple):
-    """One dispatched event. `event` is "message" when the stream named none.
-
-    A named tuple, so that a whole chunk of events can be built in C (`tuple.__new__` mapped
-    over the fields) rather than one Python `__init__` call per event.
-    """
-
-    event: str
-    data: str
-    id: str | None = None
-    retry: int | None = None
-
+ServerSentEvent = Event
+"""SSE's name for the shared event tuple (`event` is "message" when the stream named none)."""
 
 _new_tuple = tuple.__new__
 _startswith = bytes.startswith
@@ -66,6 +58,21 @@ class SSEDecoder:
         self.unterminated = False
         """True when the stream ended inside an event (no blank line after it)."""
         self.bytes_seen = 0
+        self._closed = False
+        self._events_seen = 0
+
+    @property
+    def errors(self) -> list[str]:
+        errors = []
+        if self.invalid_utf8_at is not None:
+            errors.append(f"invalid UTF-8 at byte {self.invalid_utf8_at}; decoded as U+FFFD")
+        if self._closed and not self._events_seen and self.bytes_seen:
+            errors.append("no Server-Sent Events found in the body")
+        return errors
+
+    @property
+    def warnings(self) -> list[str]:
+        return ["the last event had no blank line after it"] if self.unterminated else []
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; returns the events it completed."""
@@ -118,6 +125,7 @@ class SSEDecoder:
             self._found_invalid(done)
             events = self._events(done)
         self._checked_to += end + 2
+        self._events_seen += len(events)
         return events
 
     def close(self) -> list[ServerSentEvent]:
@@ -141,6 +149,8 @@ class SSEDecoder:
         if self._has_fields:
             self.unterminated = True
             events.extend(self._lines([""]))
+        self._closed = True
+        self._events_seen += len(events)
         return events
 
     def _events(self, done: bytes) -> list[ServerSentEvent]:
