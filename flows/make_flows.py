@@ -2,9 +2,9 @@
 
     uv run python flows/make_flows.py
 
-Each stream becomes one HTTP flow as mitmproxy would have saved it: a POST to the API's official
-host with a JSON request and fake credentials (so the redaction can be seen working), and the
-recorded SSE body as the response. A plain JSON answer, an HTTP 429 and a non-LLM flow are added
+Each sample of every provider in the registry (`Provider.samples`) becomes one HTTP flow as
+mitmproxy would have saved it: a POST to the API's official host with a JSON request and fake
+credentials (so the redaction can be seen working), and the recorded body as the response. A plain JSON answer, an HTTP 429 and a non-LLM flow are added
 so every path of the addon shows up. The output is deterministic: same corpus, same files.
 """
 
@@ -18,6 +18,8 @@ from pathlib import Path
 from mitmproxy import connection, http, io
 from mitmproxy.proxy.mode_specs import ProxyMode
 
+from addon.providers import PROVIDERS, REGISTRY, Sample
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
 OUT = ROOT / "flows"
@@ -25,58 +27,19 @@ OUT = ROOT / "flows"
 FAKE_ANTHROPIC_KEY = "sk-ant-api03-FAKE-flows-key-0000000000"
 FAKE_OPENAI_KEY = "sk-proj-FAKE-flows-key-1111111111"
 
-ENDPOINTS = {
-    "anthropic-messages": ("api.anthropic.com", "/v1/messages"),
-    "openai-chat": ("api.openai.com", "/v1/chat/completions"),
-    "openai-responses": ("api.openai.com", "/v1/responses"),
-}
-
-STREAMS = {
-    "anthropic-messages": [
-        "ccproxy/claude_messages.sse",
-        "ccproxy/claude_messages_tools.sse",
-        "sdk/anthropic/tool_use_response.sse",
-        "sdk/anthropic/stream-a-refusal.sse",
-        "sdk/anthropic/stream-a-toolrefusal.sse",
-        "sdk/anthropic/incomplete_partial_json_response.sse",
-    ],
-    "openai-chat": [
-        "ccproxy/copilot_chat_completions.sse",
-        "ccproxy/copilot_chat_completions_tools.sse",
-        "sdk/openai-chat/test_parse_pydantic_model_multiple_choices.a491adda08c3.sse",
-        "sdk/openai-chat/test_content_logprobs_events.83b060bae42e.sse",
-        "sdk/openai-chat/test_parse_max_tokens_reached.4cc50a6135d2.sse",
-    ],
-    "openai-responses": [
-        "ccproxy/codex_responses.sse",
-        "ccproxy/codex_responses_tools.sse",
-        "ccproxy/codex_responses_thinking.sse",
-        "sdk/openai-responses/dotnet.FunctionCallStreamingWorks.e0.sse",
-        "sdk/openai-responses/dotnet.StreamingResponsesWithReasoningSummary.e0.sse",
-    ],
-}
-
 T0 = 1764046800.0  # 2025-11-25 05:00 UTC; flows are one second apart
 
 
-def request_body(provider: str, stream_file: Path) -> dict:
-    """The recorded request where ccproxy kept it, else a small one of the right shape."""
-    sidecar = stream_file.with_suffix(".json")
+def request_body(sample: Sample) -> dict:
+    """The recorded request where the corpus kept it (ccproxy), else the sample's own."""
+    sidecar = (CORPUS / sample.answer).with_suffix(".json")
     if sidecar.exists():
         return json.loads(sidecar.read_text())["request"]
-    if provider == "openai-responses":
-        return {"model": "gpt-4o-mini", "input": "Hello", "stream": True}
-    body: dict = {"model": "model", "messages": [{"role": "user", "content": "Hello"}]}
-    if provider == "anthropic-messages":
-        body["max_tokens"] = 1024
-    body["stream"] = True
-    return body
+    return sample.request
 
 
-def credentials(provider: str) -> list[tuple[bytes, bytes]]:
-    if provider == "anthropic-messages":
-        return [(b"x-api-key", FAKE_ANTHROPIC_KEY.encode()), (b"anthropic-version", b"2023-06-01")]
-    return [(b"authorization", f"Bearer {FAKE_OPENAI_KEY}".encode())]
+def encoded(headers: tuple[tuple[str, str], ...]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode(), value.encode()) for name, value in headers]
 
 
 def make_flow(
@@ -132,23 +95,25 @@ def make_flow(
 
 
 def build() -> dict[str, list[http.HTTPFlow]]:
+    """One flow per sample of every registered provider, then the extra paths."""
     captures: dict[str, list[http.HTTPFlow]] = {}
     n = 0
-    for provider, files in STREAMS.items():
-        host, path = ENDPOINTS[provider]
-        for name in files:
-            stream = CORPUS / name
+    for provider in REGISTRY:
+        for sample in provider.samples:
+            content_type = sample.content_type
+            if content_type == "text/event-stream":
+                content_type += "; charset=utf-8"
             flow = make_flow(
                 n,
-                host,
-                path,
-                request_body(provider, stream),
-                credentials(provider),
+                sample.host,
+                sample.path,
+                request_body(sample),
+                encoded(sample.headers),
                 200,
-                "text/event-stream; charset=utf-8",
-                stream.read_bytes(),
+                content_type,
+                (CORPUS / sample.answer).read_bytes(),
             )
-            captures.setdefault(provider, []).append(flow)
+            captures.setdefault(provider.id, []).append(flow)
             n += 1
     plain = {
         "id": "msg_01PlainJsonAnswer",
@@ -160,13 +125,14 @@ def build() -> dict[str, list[http.HTTPFlow]]:
         "stop_sequence": None,
         "usage": {"input_tokens": 9, "output_tokens": 8},
     }
-    host, path = ENDPOINTS["anthropic-messages"]
+    anthropic = PROVIDERS["anthropic-messages"].samples[0]
+    host, path = anthropic.host, anthropic.path
     body = {
         "model": "claude-sonnet-4-5",
         "max_tokens": 64,
         "messages": [{"role": "user", "content": "Hi"}],
     }
-    creds = credentials("anthropic-messages")
+    creds = encoded(anthropic.headers)
     captures["anthropic-messages"].append(
         make_flow(n, host, path, body, creds, 200, "application/json", json.dumps(plain).encode())
     )
@@ -194,8 +160,9 @@ def main() -> None:
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     captures = build()
-    for provider in ENDPOINTS:
-        write(out / f"{provider}.flow", captures[provider])
+    for provider in REGISTRY:
+        if provider.id in captures:
+            write(out / f"{provider.id}.flow", captures[provider.id])
     everything = sorted(
         (f for flows in captures.values() for f in flows), key=lambda f: f.request.timestamp_start
     )

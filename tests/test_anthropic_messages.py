@@ -13,6 +13,7 @@ import pytest
 from addon import StreamRebuild, rebuild
 from addon.providers.anthropic_messages import AnthropicMessages
 from addon.wire.sse import SSEDecoder
+from tests.conftest import anthropic_sse
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.anthropic import sdk_final_message
 
@@ -46,18 +47,6 @@ INCOMPLETE: dict[str, str] = {
 
 
 # Stream building -----------------------------------------------------------------------------
-
-
-def sse(*events: Any) -> bytes:
-    """An SSE body; a dict is sent under its own `type`, an (event, raw data) pair as given."""
-    frames = []
-    for event in events:
-        if isinstance(event, tuple):
-            name, data = event
-        else:
-            name, data = event["type"], orjson.dumps(event).decode()
-        frames.append(f"event: {name}\ndata: {data}\n\n")
-    return "".join(frames).encode()
 
 
 def message_start(**usage: Any) -> dict[str, Any]:
@@ -179,7 +168,7 @@ def test_feeding_small_chunks_gives_the_same_record() -> None:
     stream = StreamRebuild(PROVIDER)
     for start in range(0, len(body), 7):
         stream.feed(body[start : start + 7])
-    chunked = stream.finish()
+    chunked = stream.finish().to_json()
     whole = rebuild(PROVIDER, body)
     assert chunked["response"] == whole["response"]
     assert chunked["complete"] and whole["complete"]
@@ -188,13 +177,13 @@ def test_feeding_small_chunks_gives_the_same_record() -> None:
 def test_mid_stream_snapshot_does_not_change_when_more_arrives() -> None:
     accumulator = AnthropicMessages()
     decoder = SSEDecoder()
-    for event in decoder.feed(sse(*text_stream("Hel")[:-1])):
+    for event in decoder.feed(anthropic_sse(*text_stream("Hel")[:-1])):
         accumulator.feed(event)
     snapshot = accumulator.result()
     assert snapshot is not None
     assert snapshot["content"][0]["text"] == "Hel"
     frozen = copy.deepcopy(snapshot)
-    more = sse(delta(0, type="text_delta", text="lo"), block_stop(0), message_delta())
+    more = anthropic_sse(delta(0, type="text_delta", text="lo"), block_stop(0), message_delta())
     for event in decoder.feed(more):
         accumulator.feed(event)
     assert snapshot == frozen
@@ -224,7 +213,7 @@ def test_citations_delta_is_appended_to_the_text_blocks_citations() -> None:
         "title": "Sky",
         "encrypted_index": "enc",
     }
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "text", "text": "", "citations": None}),
         delta(0, type="citations_delta", citation=first),
@@ -242,7 +231,7 @@ def test_citations_delta_is_appended_to_the_text_blocks_citations() -> None:
 
 
 def test_signature_delta_is_kept_on_thinking_block() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
         delta(0, type="thinking_delta", thinking="Let me "),
@@ -266,7 +255,7 @@ def test_signature_delta_is_kept_on_thinking_block() -> None:
 
 def test_redacted_thinking_block_is_kept_whole() -> None:
     redacted = {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"}
-    body = sse(
+    body = anthropic_sse(
         message_start(), block_start(0, redacted), block_stop(0), message_delta(), MESSAGE_STOP
     )
     record = same_as_sdk(body)
@@ -275,7 +264,7 @@ def test_redacted_thinking_block_is_kept_whole() -> None:
 
 
 def test_mcp_tool_use_input_is_parsed_from_input_json_deltas() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(
             0,
@@ -300,7 +289,7 @@ def test_mcp_tool_use_input_is_parsed_from_input_json_deltas() -> None:
 
 
 def test_empty_tool_input_stays_as_content_block_start_sent_it() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "now", "input": {}}),
         delta(0, type="input_json_delta", partial_json=""),
@@ -314,7 +303,7 @@ def test_empty_tool_input_stays_as_content_block_start_sent_it() -> None:
 
 
 def test_tool_input_integers_wider_than_64_bits_stay_exact() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "f", "input": {}}),
         delta(0, type="input_json_delta", partial_json='{"n": 123456789012345678901234567890}'),
@@ -328,7 +317,7 @@ def test_tool_input_integers_wider_than_64_bits_stay_exact() -> None:
 
 def test_block_type_the_sdk_does_not_know_is_kept_as_it_came() -> None:
     future = {"type": "hologram", "payload": {"frames": [1, None, 3]}, "label": "x"}
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, future),
         block_stop(0),
@@ -346,7 +335,7 @@ def test_block_type_the_sdk_does_not_know_is_kept_as_it_came() -> None:
 def test_unknown_block_carrying_input_gets_its_input_json_parsed() -> None:
     # SDK-wrong, named: its helper parses `input_json_delta` only for the three tool-use
     # classes it knows, so a new tool-use-like block would keep `input: {}`.
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "future_tool_use", "id": "ftu_01", "name": "f", "input": {}}),
         delta(0, type="input_json_delta", partial_json='{"q": 1}'),
@@ -362,7 +351,7 @@ def test_unknown_block_carrying_input_gets_its_input_json_parsed() -> None:
 
 def test_unknown_delta_type_is_kept_in_unknown_without_touching_the_block() -> None:
     strange = delta(0, type="hologram_delta", frames=[1, 2])
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, TEXT_BLOCK),
         delta(0, type="text_delta", text="a"),
@@ -384,7 +373,7 @@ def test_unknown_delta_type_is_kept_in_unknown_without_touching_the_block() -> N
 
 def test_delta_that_does_not_fit_its_block_leaves_the_block_alone() -> None:
     misplaced = delta(0, type="text_delta", text="not a tool input")
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "f", "input": {}}),
         misplaced,
@@ -406,7 +395,7 @@ def test_delta_that_does_not_fit_its_block_leaves_the_block_alone() -> None:
 
 def test_error_event_mid_stream_keeps_the_partial_message_and_says_what_failed() -> None:
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    body = sse(*text_stream("Partial an"), error)
+    body = anthropic_sse(*text_stream("Partial an"), error)
     # SDK-wrong, named: its helper raises instead of returning the message so far.
     with pytest.raises(anthropic.APIStatusError):
         sdk_final_message(body)
@@ -419,7 +408,7 @@ def test_error_event_mid_stream_keeps_the_partial_message_and_says_what_failed()
 
 def test_cache_write_usage_from_message_start_is_preserved() -> None:
     cache = {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500}
-    body = sse(
+    body = anthropic_sse(
         message_start(
             cache_creation_input_tokens=2000,
             cache_read_input_tokens=0,
@@ -442,7 +431,7 @@ def test_cache_write_usage_from_message_start_is_preserved() -> None:
 
 
 def test_usage_counts_on_message_delta_overwrite_the_start_values() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(cache_creation_input_tokens=0),
         *text_stream("x")[1:],
         message_delta(
@@ -464,7 +453,7 @@ def test_usage_counts_on_message_delta_overwrite_the_start_values() -> None:
 def test_message_delta_carries_stop_details_container_and_context_management() -> None:
     container = {"id": "container_01", "expires_at": "2026-01-01T00:00:00Z"}
     stop_details = {"type": "refusal", "category": "cyber", "explanation": "no"}
-    body = sse(
+    body = anthropic_sse(
         *text_stream("x"),
         {
             "type": "message_delta",
@@ -489,7 +478,7 @@ def test_message_delta_carries_stop_details_container_and_context_management() -
 def test_new_message_delta_fields_are_kept_on_the_message() -> None:
     # SDK-wrong, named: its helper copies only the delta fields it knows, so a field the API
     # adds later would be lost; here it is kept where the API puts it, on the message.
-    body = sse(
+    body = anthropic_sse(
         *text_stream("x"),
         {
             "type": "message_delta",
@@ -507,7 +496,7 @@ def test_new_message_delta_fields_are_kept_on_the_message() -> None:
 
 def test_delta_to_a_never_started_index_is_recorded_in_errors() -> None:
     stray = delta(5, type="text_delta", text="lost?")
-    body = sse(*text_stream("kept"), stray, message_delta(), MESSAGE_STOP)
+    body = anthropic_sse(*text_stream("kept"), stray, message_delta(), MESSAGE_STOP)
     # SDK-wrong, named: its helper raises IndexError (it indexes the content list directly).
     with pytest.raises(IndexError):
         sdk_final_message(body)
@@ -521,7 +510,7 @@ def test_delta_to_a_never_started_index_is_recorded_in_errors() -> None:
 
 
 def test_out_of_order_block_start_is_recorded_and_stays_addressable() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(1, TEXT_BLOCK),
         delta(1, type="text_delta", text="second"),
@@ -541,7 +530,7 @@ def test_out_of_order_block_start_is_recorded_and_stays_addressable() -> None:
 
 
 def test_block_start_at_a_used_index_is_recorded_and_takes_the_index_over() -> None:
-    body = sse(
+    body = anthropic_sse(
         *text_stream("first"),
         block_start(0, TEXT_BLOCK),
         delta(0, type="text_delta", text="second"),
@@ -561,7 +550,7 @@ def test_block_start_at_a_used_index_is_recorded_and_takes_the_index_over() -> N
 
 def test_events_before_message_start_are_reported_once_and_kept() -> None:
     early = [block_start(0, TEXT_BLOCK), delta(0, type="text_delta", text="early")]
-    body = sse(*early, *text_stream("late"), message_delta(), MESSAGE_STOP)
+    body = anthropic_sse(*early, *text_stream("late"), message_delta(), MESSAGE_STOP)
     record = same_as_sdk(body)
     assert record["response"]["content"] == [{"type": "text", "text": "late"}]
     assert record["errors"] == [
@@ -574,7 +563,7 @@ def test_events_before_message_start_are_reported_once_and_kept() -> None:
 def test_second_message_start_is_ignored_and_recorded() -> None:
     second = message_start()
     second["message"]["id"] = "msg_other"
-    body = sse(*text_stream("one"), second, message_delta(), MESSAGE_STOP)
+    body = anthropic_sse(*text_stream("one"), second, message_delta(), MESSAGE_STOP)
     record = same_as_sdk(body)
     assert record["response"]["id"] == "msg_test"
     assert record["errors"] == [
@@ -583,7 +572,7 @@ def test_second_message_start_is_ignored_and_recorded() -> None:
 
 
 def test_delta_after_content_block_stop_is_applied_and_recorded() -> None:
-    body = sse(
+    body = anthropic_sse(
         *text_stream("on"),
         delta(0, type="text_delta", text=" time"),
         message_delta(),
@@ -598,7 +587,7 @@ def test_delta_after_content_block_stop_is_applied_and_recorded() -> None:
 
 
 def test_event_data_that_is_not_json_is_recorded_and_the_rest_is_kept() -> None:
-    body = sse(
+    body = anthropic_sse(
         *text_stream("fine"),
         ("content_block_delta", '{"type": "content_block_delta", "index": 0, "delta": {'),
         message_delta(),
@@ -616,7 +605,7 @@ def test_event_data_that_is_not_json_is_recorded_and_the_rest_is_kept() -> None:
 
 
 def test_tool_input_that_does_not_parse_keeps_the_raw_json_in_errors() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "f", "input": {}}),
         delta(0, type="input_json_delta", partial_json='{"a": nope}'),
@@ -635,7 +624,7 @@ def test_tool_input_that_does_not_parse_keeps_the_raw_json_in_errors() -> None:
 
 
 def test_incomplete_tool_input_at_block_stop_is_recorded_even_after_a_midway_result() -> None:
-    body = sse(
+    body = anthropic_sse(
         message_start(),
         block_start(0, {"type": "tool_use", "id": "toolu_01", "name": "f", "input": {}}),
         delta(0, type="input_json_delta", partial_json='{"a": [1, 2'),
@@ -659,7 +648,7 @@ def test_incomplete_tool_input_at_block_stop_is_recorded_even_after_a_midway_res
 
 
 def test_text_fragment_that_is_not_text_is_left_out_and_recorded() -> None:
-    body = sse(
+    body = anthropic_sse(
         *text_stream("a")[:-1],
         delta(0, type="text_delta", text=None),
         delta(0, type="text_delta", text="b"),
@@ -696,8 +685,8 @@ def test_never_stopped_tool_block_keeps_what_parses_and_the_raw_json() -> None:
 
 def test_unknown_event_types_and_pings_do_not_make_a_stream_incomplete() -> None:
     news = {"type": "hologram_event", "frames": 3}
-    body = sse(*text_stream("x")[:2], {"type": "ping"}, news, *text_stream("x")[2:])
-    body += sse(message_delta(), MESSAGE_STOP)
+    body = anthropic_sse(*text_stream("x")[:2], {"type": "ping"}, news, *text_stream("x")[2:])
+    body += anthropic_sse(message_delta(), MESSAGE_STOP)
     record = same_as_sdk(body)
     assert record["unknown_events"] == [{"event": "hologram_event", "data": news}]
     assert record["complete"]
@@ -710,7 +699,7 @@ def test_proxy_done_marker_is_kept_but_is_not_an_error() -> None:
 
 
 def test_stream_without_message_stop_is_not_complete() -> None:
-    record = rebuild(PROVIDER, sse(*text_stream("cut"), message_delta()))
+    record = rebuild(PROVIDER, anthropic_sse(*text_stream("cut"), message_delta()))
     assert record["response"]["content"] == [{"type": "text", "text": "cut"}]
     assert record["errors"] == ["stream ended before its terminal event"]
     assert not record["complete"]
@@ -726,10 +715,12 @@ def test_fallback_block_relabels_the_model_that_answered() -> None:
 def test_content_started_is_set_by_the_first_content_delta() -> None:
     accumulator = AnthropicMessages()
     decoder = SSEDecoder()
-    for event in decoder.feed(sse(message_start(), block_start(0, TEXT_BLOCK), {"type": "ping"})):
+    for event in decoder.feed(
+        anthropic_sse(message_start(), block_start(0, TEXT_BLOCK), {"type": "ping"})
+    ):
         accumulator.feed(event)
     assert not accumulator.content_started
-    for event in decoder.feed(sse(delta(0, type="text_delta", text="a"))):
+    for event in decoder.feed(anthropic_sse(delta(0, type="text_delta", text="a"))):
         accumulator.feed(event)
     assert accumulator.content_started
 
@@ -794,5 +785,5 @@ def test_error_body_is_summarized_and_reported_incomplete() -> None:
 
 
 def test_plain_message_body_is_complete() -> None:
-    body = sdk_final_message(sse(*text_stream("x"), message_delta(), MESSAGE_STOP))
+    body = sdk_final_message(anthropic_sse(*text_stream("x"), message_delta(), MESSAGE_STOP))
     assert AnthropicMessages.response_complete(strip_nulls(body)) == []

@@ -12,11 +12,12 @@ from mitmproxy import exceptions, http, io
 from mitmproxy.addons.view import View
 from mitmproxy.test import taddons
 
-from addon.capture import FlowCapture, rebuild_response
-from addon.commands import LLMCommands
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
+from addon.proxy.capture import FlowCapture
+from addon.proxy.commands import LLMCommands
 from addon.record import RECORD_KEYS
-from addon.redact import MASK
+from addon.record.redact import MASK
+from tests.conftest import rebuilt
 from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ class Updates:
 def master():
     view, rebuilder, updates = View(), LLMRebuild(), Updates()
     with taddons.context(view, rebuilder, updates) as tctx:
-        commands = LLMCommands(rebuilder)
+        commands = LLMCommands(rebuilder.resolver)
         tctx.master.addons.register(commands)
         tctx.configure(rebuilder, llm_dump_dir="", llm_summary=False)
         flows = read_capture()
@@ -70,7 +71,7 @@ def test_dump_writes_one_redacted_record_per_llm_flow_rebuilding_where_none(mast
     for record, flow in zip(records, llm, strict=True):
         assert set(RECORD_KEYS) <= set(record)
         assert record["flow_id"] == flow.id
-        expected = rebuild_response(record["provider"], flow.response)["response"]
+        expected = rebuilt(record["provider"], flow)["response"]
         assert record["response"] == orjson.loads(orjson.dumps(expected))
         assert record["status_code"] == flow.response.status_code
     assert sum(r["complete"] for r in records) == LLM_FLOWS - 2  # the truncated one, the 429
@@ -112,7 +113,7 @@ def test_rebuild_keeps_records_on_llm_flows_and_announces_the_update(master):
     assert METADATA_KEY not in other.metadata
     record = llm[0].metadata[METADATA_KEY]
     assert record["request"]["headers"]["x-api-key"] == MASK
-    assert record["response"] == rebuild_response("anthropic-messages", llm[0].response)["response"]
+    assert record["response"] == rebuilt("anthropic-messages", llm[0])["response"]
 
 
 def test_rebuilt_records_survive_saving_the_capture(master, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from addon.capture import FlowCapture
+from tests.conftest import capture as new_capture
 from tests.streams import (
     BLOCK_STOP,
     MSG_DELTA,
@@ -28,10 +28,10 @@ def test_huge_stream_costs_the_cap_plus_the_answer_not_the_stream():
     body = long_stream()
     cap = 1 << 20
     tracemalloc.start()
-    capture = FlowCapture("anthropic-messages", max_body=cap)
+    capture = new_capture("anthropic-messages", max_body=cap)
     for i in range(0, len(body), 4096):
         capture(body[i : i + 4096])
-    record = capture.finish()
+    record = capture.finish().to_json()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     answer = record["response"]["content"][0]["text"]

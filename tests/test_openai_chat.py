@@ -18,6 +18,7 @@ from addon import rebuild
 from addon.providers.base import Part
 from addon.providers.openai_chat import OpenAIChat
 from addon.wire.sse import SSEDecoder
+from tests.conftest import chat_sse
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.openai_chat import sdk_accumulated_snapshot, sdk_final_completion
 
@@ -75,14 +76,6 @@ def choice(index: int = 0, finish_reason: str | None = None, **delta: Any) -> di
     return {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
 
 
-def sse(*chunks: Any, done: bool = True) -> bytes:
-    """An SSE body: each chunk as a `data:` event (str as it is), then `data: [DONE]`."""
-    events = [c if isinstance(c, str) else orjson.dumps(c).decode() for c in chunks]
-    if done:
-        events.append("[DONE]")
-    return "".join(f"data: {e}\n\n" for e in events).encode()
-
-
 def chunks_of(body: bytes) -> list[dict[str, Any]]:
     return [orjson.loads(line[6:]) for line in body.splitlines() if line.startswith(b"data: {")]
 
@@ -90,7 +83,7 @@ def chunks_of(body: bytes) -> list[dict[str, Any]]:
 def rewrite(body: bytes, change: Any) -> bytes:
     """The same stream with each JSON chunk passed through `change` (None drops it)."""
     kept = [c for c in (change(c) for c in chunks_of(body)) if c is not None]
-    return sse(*kept)
+    return chat_sse(*kept)
 
 
 def rebuilt(body: bytes) -> dict[str, Any]:
@@ -238,7 +231,7 @@ def test_two_choices_with_tool_calls_at_the_same_tool_index_are_not_merged() -> 
             entry["type"] = "function"
         return [entry]
 
-    body = sse(
+    body = chat_sse(
         chunk(choice(0, role="assistant", tool_calls=call(0, "get_weather", "", "call_a"))),
         chunk(choice(1, role="assistant", tool_calls=call(0, "get_time", "", "call_b"))),
         chunk(choice(0, tool_calls=call(0, None, '{"city":'))),
@@ -264,7 +257,7 @@ def test_two_choices_with_tool_calls_at_the_same_tool_index_are_not_merged() -> 
 
 
 def test_legacy_function_call_is_accumulated() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content=None, function_call={"name": "f", "arguments": ""})),
         chunk(choice(function_call={"arguments": '{"a"'})),
         chunk(choice(function_call={"arguments": ": 1}"})),
@@ -283,7 +276,7 @@ def test_refusal_and_content_logprobs_are_concatenated() -> None:
     def with_logprobs(item: dict[str, Any], content: Any, refusal: Any) -> dict[str, Any]:
         return {**item, "logprobs": {"content": content, "refusal": refusal}}
 
-    body = sse(
+    body = chat_sse(
         chunk(with_logprobs(choice(role="assistant", refusal=""), None, [])),
         chunk(with_logprobs(choice(refusal="I can"), None, [token("I can")])),
         chunk(with_logprobs(choice(refusal="not"), None, [token("not")])),
@@ -299,7 +292,7 @@ def test_refusal_and_content_logprobs_are_concatenated() -> None:
 
 
 def test_a_later_null_finish_reason_does_not_erase_a_real_one() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hi")),
         chunk(choice(finish_reason="stop")),
         chunk(choice(content="")),  # a compatible server's trailing chunk
@@ -311,7 +304,7 @@ def test_a_later_null_finish_reason_does_not_erase_a_real_one() -> None:
 
 def test_usage_only_final_chunk_sets_usage_without_touching_choices() -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hi"), usage=None),
         chunk(choice(finish_reason="stop"), usage=None),
         chunk(usage=usage),
@@ -324,7 +317,7 @@ def test_usage_only_final_chunk_sets_usage_without_touching_choices() -> None:
 
 def test_a_later_null_usage_does_not_erase_it_where_the_sdk_does() -> None:
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hi")),
         chunk(usage=usage),
         chunk(choice(finish_reason="stop"), usage=None),
@@ -334,7 +327,7 @@ def test_a_later_null_usage_does_not_erase_it_where_the_sdk_does() -> None:
 
 
 def test_obfuscation_is_dropped() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hi"), obfuscation="xYz1"),
         chunk(choice(finish_reason="stop"), obfuscation="aB"),
     )
@@ -345,7 +338,7 @@ def test_obfuscation_is_dropped() -> None:
 
 def test_an_error_chunk_is_reported_and_kept() -> None:
     error = {"message": "The server had an error", "type": "server_error", "code": None}
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hel")),
         {"error": error},
         done=False,
@@ -358,7 +351,7 @@ def test_an_error_chunk_is_reported_and_kept() -> None:
 
 
 def test_unknown_fields_on_chunk_choice_and_delta_are_kept_like_the_sdk_keeps_them() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(
             {**choice(role="assistant", reasoning_content="Let me"), "stop_reason": None},
             citations=["https://example.invalid/a"],
@@ -382,7 +375,7 @@ def test_unknown_fields_on_chunk_choice_and_delta_are_kept_like_the_sdk_keeps_th
 
 
 def test_bad_json_is_reported_and_the_stream_goes_on() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="A")),
         '{"choices": [',
         chunk(choice(content="B", finish_reason="stop")),
@@ -395,14 +388,14 @@ def test_bad_json_is_reported_and_the_stream_goes_on() -> None:
 
 
 def test_stream_without_done_is_not_complete() -> None:
-    body = sse(chunk(choice(role="assistant", content="Hi")), done=False)
+    body = chat_sse(chunk(choice(role="assistant", content="Hi")), done=False)
     record = rebuilt(body)
     assert not record["complete"]
     assert record["errors"] == ["stream ended with no [DONE]; choice(s) [0] had no finish_reason"]
 
 
 def test_stream_that_finished_every_choice_but_sent_no_done_says_so() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(0, role="assistant", content="a"), choice(1, role="assistant", content="b")),
         chunk(choice(0, finish_reason="stop"), choice(1, finish_reason="length")),
         done=False,
@@ -416,7 +409,7 @@ def test_stream_that_finished_every_choice_but_sent_no_done_says_so() -> None:
 
 def test_repeated_role_id_and_expires_at_are_kept_once_where_the_sdk_joins_them() -> None:
     audio = {"id": "audio_1", "expires_at": 1700003600}
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", audio={**audio, "transcript": "Hel"})),
         chunk(choice(role="assistant", audio={**audio, "data": "AAA", "transcript": "lo"})),
         chunk(choice(audio={**audio, "data": "BBB"}, finish_reason="stop")),
@@ -441,7 +434,7 @@ def test_repeated_tool_call_id_and_name_are_kept_once_and_a_missing_type_is_func
     def call(**fields: Any) -> list[dict[str, Any]]:
         return [{"index": 0, **fields}]
 
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", tool_calls=call(id="call_1", function={"name": "f"}))),
         chunk(choice(tool_calls=call(id="call_1", function={"name": "f", "arguments": "{}"}))),
         chunk(choice(finish_reason="tool_calls")),
@@ -457,7 +450,7 @@ def test_repeated_tool_call_id_and_name_are_kept_once_and_a_missing_type_is_func
 
 
 def test_choices_are_matched_by_index_whatever_order_they_arrive_in() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(1, role="assistant", content="second")),
         chunk(choice(0, role="assistant", content="first")),
         chunk(choice(1, content="!", finish_reason="stop"), choice(0, finish_reason="stop")),
@@ -471,7 +464,7 @@ def test_choices_are_matched_by_index_whatever_order_they_arrive_in() -> None:
 
 
 def test_tool_call_fragments_out_of_index_order_land_on_their_own_call() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", tool_calls=[{"index": 1, "function": {"name": "b"}}])),
         chunk(choice(tool_calls=[{"index": 0, "function": {"name": "a", "arguments": "{"}}])),
         chunk(choice(tool_calls=[{"index": 1, "function": {"arguments": "[]"}}])),
@@ -495,7 +488,7 @@ def test_tool_calls_without_index_are_kept_where_the_sdk_raises() -> None:
             "function": {"name": name, "arguments": arguments},
         }
 
-    body = sse(  # Gemini's OpenAI-compatible streams send whole tool calls without `index`
+    body = chat_sse(  # Gemini's OpenAI-compatible streams send whole tool calls without `index`
         chunk(choice(role="assistant", tool_calls=[call("a", "f", "{")])),
         chunk(choice(tool_calls=[{"function": {"arguments": "}"}}])),
         chunk(choice(tool_calls=[call("b", "g", "{}")])),
@@ -512,7 +505,7 @@ def test_tool_calls_without_index_are_kept_where_the_sdk_raises() -> None:
 
 
 def test_a_list_entry_that_is_not_an_object_is_reported_and_the_rest_kept() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", tool_calls=[{"index": 0, "function": {"name": "f"}}])),
         chunk(choice(tool_calls=["junk", {"index": 0, "function": {"arguments": "{}"}}])),
         chunk(choice(finish_reason="tool_calls")),
@@ -527,7 +520,7 @@ def test_a_list_entry_that_is_not_an_object_is_reported_and_the_rest_kept() -> N
 
 
 def test_copilot_style_opening_chunk_gives_way_to_the_real_id_and_model() -> None:
-    body = sse(
+    body = chat_sse(
         {"choices": [], "created": 0, "id": "", "prompt_filter_results": [{"prompt_index": 0}]},
         {
             "choices": [choice(role="assistant", content="Hi")],
@@ -551,7 +544,7 @@ def test_foreign_objects_such_as_azure_async_filter_events_are_kept_aside() -> N
         "model": "",
         "object": "",
     }
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Hi")),
         azure,
         chunk(choice(finish_reason="stop")),
@@ -563,15 +556,17 @@ def test_foreign_objects_such_as_azure_async_filter_events_are_kept_aside() -> N
 
 
 def test_a_chunk_after_done_is_reported_and_still_merged() -> None:
-    body = sse(chunk(choice(role="assistant", content="Hi", finish_reason="stop")))
-    body += sse(chunk(choice(content="!")), done=False)
+    body = chat_sse(chunk(choice(role="assistant", content="Hi", finish_reason="stop")))
+    body += chat_sse(chunk(choice(content="!")), done=False)
     record = rebuilt(body)
     assert record["errors"] == ["chunk #2: arrived after [DONE]"]
     assert message_of(record["response"])["content"] == "Hi!"
 
 
 def test_empty_keepalive_events_are_ignored() -> None:
-    body = b"data: \n\n" + sse(chunk(choice(role="assistant", content="Hi", finish_reason="stop")))
+    body = b"data: \n\n" + chat_sse(
+        chunk(choice(role="assistant", content="Hi", finish_reason="stop"))
+    )
     record = rebuilt(body)
     assert record["complete"], record["errors"]
     assert record["unknown_events"] == []
@@ -587,7 +582,7 @@ def test_nothing_usable_gives_no_response() -> None:
 def test_content_starts_with_the_first_delta_carrying_content() -> None:
     decoder = SSEDecoder()
     events = decoder.feed(
-        sse(
+        chat_sse(
             chunk(choice(role="assistant", content="", refusal=None)),
             chunk(choice(content="Hi")),
         )
@@ -603,7 +598,7 @@ def test_content_starts_with_the_first_delta_carrying_content() -> None:
 
 
 def test_summary_lists_model_stop_reason_usage_and_parts_in_order() -> None:
-    body = sse(
+    body = chat_sse(
         chunk(choice(role="assistant", content="Checking.")),
         chunk(
             choice(

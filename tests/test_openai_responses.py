@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from addon import rebuild
 from addon.providers.openai_responses import OpenAIResponses
 from addon.wire.sse import ServerSentEvent, SSEDecoder
+from tests.conftest import responses_sse
 from tests.oracles import corpus_streams, strip_nulls
 from tests.oracles.openai_responses import sdk_final_response
 
@@ -61,22 +62,6 @@ LOGPROB_DECIMALS = 6
 
 
 # Stream building -------------------------------------------------------------------------------
-
-
-def sse(*events: Any) -> bytes:
-    """An SSE body; a dict is sent under its own `type` (numbered in order when it has no
-    `sequence_number`), an (event, raw data) pair as given."""
-    frames = []
-    for number, event in enumerate(events):
-        if isinstance(event, tuple):
-            name, data = event
-        else:
-            event = {**event, "sequence_number": event.get("sequence_number", number)}
-            name = event.get("type")
-            name = name if isinstance(name, str) and name.isprintable() else "message"
-            data = orjson.dumps(event).decode()
-        frames.append(f"event: {name}\ndata: {data}\n\n")
-    return "".join(frames).encode()
 
 
 def response(**changes: Any) -> dict[str, Any]:
@@ -245,7 +230,7 @@ def test_sdk_dumps_the_format_schema_as_schema_underscore() -> None:
 
 
 def without(events: list[dict[str, Any]], *kinds: str) -> bytes:
-    return sse(*[e for e in events if e["type"] not in kinds])
+    return responses_sse(*[e for e in events if e["type"] not in kinds])
 
 
 def with_completed_output(events: list[dict[str, Any]], output: Any) -> bytes:
@@ -253,7 +238,7 @@ def with_completed_output(events: list[dict[str, Any]], output: Any) -> bytes:
     for event in changed:
         if event["type"] == "response.completed":
             event["response"]["output"] = output
-    return sse(*changed)
+    return responses_sse(*changed)
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=corpus_id)
@@ -374,9 +359,11 @@ def test_unknown_item_type_is_kept_as_it_came() -> None:
         "content": [{"type": "future_part", "x": 1}],
     }
     finished = {**item, "status": "completed", "payload": {"nested": [2]}}
-    cut = rebuild(PROVIDER, sse(created(), item_added(0, item)))
+    cut = rebuild(PROVIDER, responses_sse(created(), item_added(0, item)))
     assert cut["response"]["output"] == [item]
-    body = sse(created(), item_added(0, item), item_done(0, finished), terminal("completed", None))
+    body = responses_sse(
+        created(), item_added(0, item), item_done(0, finished), terminal("completed", None)
+    )
     record = rebuild(PROVIDER, body)
     assert record["complete"]
     assert record["response"]["output"] == [finished]
@@ -385,7 +372,9 @@ def test_unknown_item_type_is_kept_as_it_came() -> None:
 
 def test_unknown_event_type_is_kept_in_unknown_and_is_not_an_error() -> None:
     future = {"type": "response.future_event.delta", "output_index": 0, "delta": {"x": [1]}}
-    body = sse(*hello_stream(), future, terminal("completed", [message([text_part("Hello")])]))
+    body = responses_sse(
+        *hello_stream(), future, terminal("completed", [message([text_part("Hello")])])
+    )
     record = rebuild(PROVIDER, body)
     assert record["complete"]
     assert record["unknown_events"] == [
@@ -401,7 +390,7 @@ def test_flat_error_event_is_an_error_and_kept_raw() -> None:
         "param": None,
         "sequence_number": 5,
     }
-    record = rebuild(PROVIDER, sse(*hello_stream(), error))
+    record = rebuild(PROVIDER, responses_sse(*hello_stream(), error))
     assert record["errors"][0] == "error event: server_error: The server had an error"
     assert {"event": "error", "data": error} in record["unknown_events"]
     assert not record["complete"]
@@ -411,13 +400,13 @@ def test_flat_error_event_is_an_error_and_kept_raw() -> None:
 def test_response_failed_is_done_with_its_error_and_the_streamed_output() -> None:
     error = {"code": "server_error", "message": "The model failed"}
     failed = terminal("failed", [], status="failed", error=error)
-    accumulator = accumulate(sse(*hello_stream(), failed))
+    accumulator = accumulate(responses_sse(*hello_stream(), failed))
     assert accumulator.done
     assert accumulator.errors == ["response.failed: server_error: The model failed"]
     result = accumulator.result()
     assert result["status"] == "failed"
     assert result["output"][0]["content"][0]["text"] == "Hello"
-    assert not rebuild(PROVIDER, sse(*hello_stream(), failed))["complete"]
+    assert not rebuild(PROVIDER, responses_sse(*hello_stream(), failed))["complete"]
     summary = OpenAIResponses.summarize(result)
     assert (summary.parts[-1].kind, summary.parts[-1].text) == (
         "error",
@@ -432,7 +421,7 @@ def test_response_incomplete_is_complete_with_the_reason_in_the_response() -> No
         status="incomplete",
         incomplete_details={"reason": "max_output_tokens"},
     )
-    record = rebuild(PROVIDER, sse(*hello_stream(), incomplete))
+    record = rebuild(PROVIDER, responses_sse(*hello_stream(), incomplete))
     assert record["complete"]
     assert record["errors"] == []
     result = record["response"]
@@ -444,7 +433,7 @@ def test_response_incomplete_is_complete_with_the_reason_in_the_response() -> No
 
 
 def test_stream_cut_mid_text_keeps_the_joined_text_and_is_not_done() -> None:
-    accumulator = accumulate(sse(*hello_stream()))
+    accumulator = accumulate(responses_sse(*hello_stream()))
     assert not accumulator.done
     assert accumulator.content_started
     assert accumulator.errors == [
@@ -455,7 +444,7 @@ def test_stream_cut_mid_text_keeps_the_joined_text_and_is_not_done() -> None:
 
 def test_refusal_deltas_build_the_refusal_part() -> None:
     refusal = {"type": "refusal", "refusal": ""}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, message()),
         part_added(0, refusal),
@@ -476,7 +465,9 @@ def test_refusal_done_replaces_the_streamed_refusal() -> None:
         "content_index": 0,
         "refusal": "No.",
     }
-    body = sse(created(), item_added(0, message()), part_added(0, {"type": "refusal"}), done)
+    body = responses_sse(
+        created(), item_added(0, message()), part_added(0, {"type": "refusal"}), done
+    )
     result = rebuild(PROVIDER, body)["response"]
     assert result["output"][0]["content"] == [{"type": "refusal", "refusal": "No."}]
 
@@ -516,7 +507,7 @@ def reasoning_events() -> list[dict[str, Any]]:
 
 
 def test_reasoning_summary_and_text_deltas_build_the_reasoning_item() -> None:
-    accumulator = accumulate(sse(*reasoning_events()))
+    accumulator = accumulate(responses_sse(*reasoning_events()))
     assert accumulator.content_started
     assert accumulator.result()["output"] == [
         {
@@ -535,7 +526,7 @@ def test_reasoning_summary_and_text_deltas_build_the_reasoning_item() -> None:
 
 def test_reasoning_done_events_replace_the_streamed_text() -> None:
     where = {"item_id": "rs_1", "output_index": 0}
-    body = sse(
+    body = responses_sse(
         *reasoning_events(),
         {"type": "response.reasoning_summary_text.done", **where, "summary_index": 0, "text": "P"},
         {"type": "response.reasoning_text.done", **where, "content_index": 0, "text": "T"},
@@ -554,7 +545,7 @@ def test_custom_tool_call_input_deltas_build_the_input() -> None:
         "input": "",
     }
     where = {"item_id": "ctc_1", "output_index": 0}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, call),
         {"type": "response.custom_tool_call_input.delta", **where, "delta": "*** Begin"},
@@ -571,7 +562,7 @@ def test_custom_tool_call_input_deltas_build_the_input() -> None:
 def test_function_call_arguments_done_replaces_the_streamed_arguments() -> None:
     call = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f", "arguments": ""}
     where = {"item_id": "fc_1", "output_index": 0}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, call),
         {"type": "response.function_call_arguments.delta", **where, "delta": '{"a"'},
@@ -582,7 +573,7 @@ def test_function_call_arguments_done_replaces_the_streamed_arguments() -> None:
 
 def test_output_text_logprobs_stay_on_the_part_through_content_part_done() -> None:
     token = {"token": "Hi", "logprob": -0.5, "top_logprobs": []}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, message()),
         part_added(0, text_part()),
@@ -612,12 +603,12 @@ def test_annotation_added_lands_on_its_part() -> None:
         "annotation_index": 0,
         "annotation": citation,
     }
-    record = rebuild(PROVIDER, sse(*hello_stream(), annotation))
+    record = rebuild(PROVIDER, responses_sse(*hello_stream(), annotation))
     assert record["response"]["output"][0]["content"][0]["annotations"] == [citation]
 
 
 def test_events_before_any_response_snapshot_are_reported_once() -> None:
-    record = rebuild(PROVIDER, sse(*hello_stream()[1:]))
+    record = rebuild(PROVIDER, responses_sse(*hello_stream()[1:]))
     assert record["errors"][0] == (
         "response.output_item.added #0: arrived before response.created (or any response snapshot)"
     )
@@ -626,7 +617,7 @@ def test_events_before_any_response_snapshot_are_reported_once() -> None:
 
 
 def test_delta_for_an_output_index_never_added_is_reported_once() -> None:
-    record = rebuild(PROVIDER, sse(created(), text_delta(3, "a"), text_delta(3, "b")))
+    record = rebuild(PROVIDER, responses_sse(created(), text_delta(3, "a"), text_delta(3, "b")))
     assert record["errors"] == [
         "response.output_text.delta #1: output_index 3 was never added",
         "stream ended before its terminal event",
@@ -636,7 +627,8 @@ def test_delta_for_an_output_index_never_added_is_reported_once() -> None:
 
 def test_text_delta_for_a_part_never_added_keeps_the_text_and_says_so() -> None:
     record = rebuild(
-        PROVIDER, sse(created(), item_added(0, message()), text_delta(0, "a"), text_delta(0, "b"))
+        PROVIDER,
+        responses_sse(created(), item_added(0, message()), text_delta(0, "a"), text_delta(0, "b")),
     )
     assert record["errors"][0] == (
         "response.output_text.delta #2: content_index 0 of output_index 0 was never added"
@@ -647,7 +639,9 @@ def test_text_delta_for_a_part_never_added_keeps_the_text_and_says_so() -> None:
 
 def test_text_delta_into_a_refusal_part_is_reported_and_kept() -> None:
     stray = text_delta(0, "x")
-    body = sse(created(), item_added(0, message()), part_added(0, {"type": "refusal"}), stray)
+    body = responses_sse(
+        created(), item_added(0, message()), part_added(0, {"type": "refusal"}), stray
+    )
     record = rebuild(PROVIDER, body)
     assert record["errors"][0] == (
         "response.output_text.delta #3: output_index 0 is holding a 'refusal' part at "
@@ -660,21 +654,25 @@ def test_text_delta_into_a_refusal_part_is_reported_and_kept() -> None:
 
 
 def test_bad_json_is_reported_and_kept_raw() -> None:
-    record = rebuild(PROVIDER, sse(*hello_stream(), ("response.output_text.delta", "{oops")))
+    record = rebuild(
+        PROVIDER, responses_sse(*hello_stream(), ("response.output_text.delta", "{oops"))
+    )
     assert record["errors"][0].startswith("response.output_text.delta: data is not JSON")
     assert {"event": "response.output_text.delta", "data": "{oops"} in record["unknown_events"]
     assert record["response"]["output"][0]["content"][0]["text"] == "Hello"
 
 
 def test_a_done_marker_is_not_an_error() -> None:
-    body = sse(*hello_stream(), terminal("completed", [message()]), ("message", "[DONE]"))
+    body = responses_sse(*hello_stream(), terminal("completed", [message()]), ("message", "[DONE]"))
     record = rebuild(PROVIDER, body)
     assert record["complete"]
 
 
 def test_event_named_only_by_its_sse_event_line_is_applied() -> None:
     untyped = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": "!"}
-    body = sse(*hello_stream(), ("response.output_text.delta", orjson.dumps(untyped).decode()))
+    body = responses_sse(
+        *hello_stream(), ("response.output_text.delta", orjson.dumps(untyped).decode())
+    )
     result = rebuild(PROVIDER, body)["response"]
     assert result["output"][0]["content"][0]["text"] == "Hello!"
 
@@ -682,7 +680,7 @@ def test_event_named_only_by_its_sse_event_line_is_applied() -> None:
 def test_progress_events_move_a_cut_tool_call_status() -> None:
     call = {"id": "ws_1", "type": "web_search_call", "status": "in_progress"}
     where = {"item_id": "ws_1", "output_index": 0}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, call),
         {"type": "response.web_search_call.searching", **where},
@@ -702,7 +700,7 @@ def test_shell_call_command_events_build_the_commands() -> None:
         "action": {"commands": [], "timeout_ms": 1000},
     }
     where = {"output_index": 0}
-    body = sse(
+    body = responses_sse(
         created(),
         item_added(0, call),
         {"type": "response.shell_call_command.added", **where, "command_index": 0, "command": ""},
@@ -715,14 +713,16 @@ def test_shell_call_command_events_build_the_commands() -> None:
 
 
 def test_empty_output_item_added_is_skipped_as_the_sdk_does() -> None:
-    body = sse(created(), {"type": "response.output_item.added", "output_index": 0, "item": None})
+    body = responses_sse(
+        created(), {"type": "response.output_item.added", "output_index": 0, "item": None}
+    )
     record = rebuild(PROVIDER, body)
     assert record["response"]["output"] == []
     assert record["errors"] == ["stream ended before its terminal event"]
 
 
 def test_completed_without_output_and_with_unfinished_items_is_reported() -> None:
-    record = rebuild(PROVIDER, sse(*hello_stream(), terminal("completed", None)))
+    record = rebuild(PROVIDER, responses_sse(*hello_stream(), terminal("completed", None)))
     assert record["errors"] == [
         "response.completed #5: has no output and output items 0 never finished"
     ]
@@ -731,7 +731,7 @@ def test_completed_without_output_and_with_unfinished_items_is_reported() -> Non
 
 def test_first_snapshot_with_items_starts_the_output_as_the_sdk_does() -> None:
     seeded = message([text_part("Hi")])
-    body = sse(
+    body = responses_sse(
         {"type": "response.created", "response": response(output=[seeded])},
         text_delta(0, " there"),
     )
@@ -740,7 +740,7 @@ def test_first_snapshot_with_items_starts_the_output_as_the_sdk_does() -> None:
 
 def test_a_changed_response_id_is_reported() -> None:
     other = {"type": "response.completed", "response": response(id="resp_other")}
-    record = rebuild(PROVIDER, sse(created(), other))
+    record = rebuild(PROVIDER, responses_sse(created(), other))
     assert record["errors"] == [
         "response.completed #1: response id changed from resp_test to resp_other"
     ]
@@ -842,7 +842,7 @@ def every_kind_of_event() -> list[dict[str, Any]]:
 
 
 def test_every_kind_of_event_is_understood() -> None:
-    record = rebuild(PROVIDER, sse(*every_kind_of_event()))
+    record = rebuild(PROVIDER, responses_sse(*every_kind_of_event()))
     assert record["errors"] == ["error event: c: m"]
     assert [e["event"] for e in record["unknown_events"]] == ["error"]
     output = record["response"]["output"]
@@ -897,7 +897,7 @@ def test_damaged_events_never_raise_and_results_stay_serialisable(
         else:
             event[key] = value
     accumulator = OpenAIResponses()
-    for number, event in enumerate(events_of(sse(*events))):
+    for number, event in enumerate(events_of(responses_sse(*events))):
         accumulator.feed(event)
         if number % 5 == 0:
             orjson.dumps(accumulator.result())
@@ -916,13 +916,13 @@ def test_stream_resumed_after_its_items_were_added_is_complete_when_the_snapshot
     `output_item.added` events; its `response.completed` still carries the whole answer."""
     answer = message([text_part("Hello")], status="completed")
     resumed = [text_delta(0, "lo", sequence_number=4), terminal("completed", [answer])]
-    record = rebuild("openai-responses", sse(*resumed))
+    record = rebuild("openai-responses", responses_sse(*resumed))
     assert record["complete"] is True, record["errors"]
     assert record["response"]["output"] == [answer]
 
 
 def test_events_for_items_never_added_are_errors_when_no_snapshot_covers_them():
     cut = [text_delta(0, "lo", sequence_number=4), terminal("completed", [])]
-    record = rebuild("openai-responses", sse(*cut))
+    record = rebuild("openai-responses", responses_sse(*cut))
     assert record["complete"] is False
     assert any("output_index 0 was never added" in e for e in record["errors"])

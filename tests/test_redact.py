@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from addon.redact import MASK, Redactor
+from addon.record.redact import MASK, Redactor
 
 
 def test_secret_headers_are_masked_and_others_kept():

@@ -12,8 +12,10 @@ from mitmproxy import io
 
 from addon import rebuild
 from addon.record import RECORD_KEYS
-from addon.routing import Router
+from addon.record.routing import Router
 from flows.make_flows import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
+
+pytestmark = pytest.mark.live  # runs mitmdump
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "flows" / "llm.flow"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from addon.routing import Router, parse_route
+from addon.record.routing import Router, parse_route
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,9 @@ from addon.routing import Router, parse_route
     ],
 )
 def test_known_api_paths_route_to_their_provider(host, port, path, provider):
-    assert Router().provider_for(host, port, path) == provider
+    method = "GET" if "stream=true" in path else "POST"
+    routed = Router().provider_for(host, port, path, method)
+    assert routed is not None and routed.id == provider
 
 
 @pytest.mark.parametrize(
@@ -35,28 +37,76 @@ def test_known_api_paths_route_to_their_provider(host, port, path, provider):
         ("api.openai.com", "/v1/responses/resp_1/input_items"),
         ("example.com", "/"),
         ("example.com", "/messages"),
+        ("api.openai.com", "/v1/responses/input_tokens"),
+        ("api.openai.com", "/v1/responses/resp_1"),
+        ("api.openai.com", "/v1/responses/resp_1/cancel"),
+        ("gw.example", "/v1/responses/input_tokens"),
     ],
 )
 def test_other_paths_are_left_alone(host, path):
     assert Router().provider_for(host, 443, path) is None
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "OPTIONS", "PUT"])
+@pytest.mark.parametrize(
+    ("host", "path"),
+    [
+        ("api.anthropic.com", "/v1/messages"),
+        ("api.openai.com", "/v1/chat/completions"),
+        ("api.openai.com", "/v1/responses"),
+    ],
+)
+def test_a_call_is_a_route_and_a_method(method, host, path):
+    assert Router().provider_for(host, 443, path, method) is None
+
+
+def test_a_stored_response_is_only_a_call_when_its_stream_is_resumed():
+    router = Router()
+    assert router.provider_for("api.openai.com", 443, "/v1/responses/resp_1", "GET") is None
+    assert (
+        router.provider_for("api.openai.com", 443, "/v1/responses/resp_1?stream=true", "POST")
+        is None
+    )
+    resumed = router.provider_for(
+        "api.openai.com", 443, "/v1/responses/resp_1?stream=true&starting_after=9", "GET"
+    )
+    assert resumed is not None and resumed.id == "openai-responses"
+
+
+def test_every_registered_provider_is_routed_by_its_own_descriptor():
+    from addon.providers import REGISTRY
+
+    router = Router()
+    for provider in REGISTRY:
+        for sample in provider.samples:
+            routed = router.provider_for(sample.host, 443, sample.path, "POST")
+            assert routed is provider, (provider.id, sample.path)
+
+
 def test_user_route_matches_host_with_port_and_wins_over_defaults():
     router = Router((parse_route("llm.internal:8080 ^/api/chat$ openai-chat"),))
-    assert router.provider_for("llm.internal", 8080, "/api/chat") == "openai-chat"
+    routed = router.provider_for("llm.internal", 8080, "/api/chat")
+    assert routed is not None and routed.id == "openai-chat"
     assert router.provider_for("llm.internal", 9090, "/api/chat") is None
+
+
+def test_user_route_can_name_its_methods():
+    router = Router((parse_route("llm.internal ^/api/stream$ openai-chat GET,POST"),))
+    assert router.provider_for("llm.internal", 80, "/api/stream", "GET") is not None
+    assert router.provider_for("llm.internal", 80, "/api/stream", "PUT") is None
 
 
 def test_user_route_host_glob():
     router = Router((parse_route("*.corp ^/gen$ anthropic-messages"),))
-    assert router.provider_for("a.corp", 443, "/gen") == "anthropic-messages"
+    routed = router.provider_for("a.corp", 443, "/gen")
+    assert routed is not None and routed.id == "anthropic-messages"
 
 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("only-two parts", "needs three parts"),
-        ("host ^/x$ gemini", "unknown provider 'gemini'"),
+        ("only-two parts", "needs three or four parts"),
+        ("host ^/x$ no-such-api", "unknown provider 'no-such-api'"),
         ("host /x( openai-chat", "bad path regex"),
     ],
 )

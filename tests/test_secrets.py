@@ -14,6 +14,8 @@ from mitmproxy.test import tflow
 from addon.llm_rebuild import METADATA_KEY
 from tests.oracles import CORPUS
 
+pytestmark = pytest.mark.live  # runs mitmdump
+
 ROOT = Path(__file__).resolve().parent.parent
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
 

@@ -16,11 +16,13 @@ from mitmproxy import contentviews, http, io
 from mitmproxy.contentviews import Metadata
 from mitmproxy.test import taddons, tflow
 
-from addon.capture import FlowCapture, rebuild_response
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
 from addon.providers import PROVIDERS
-from addon.record import new_record
-from addon.sinks.view import LLMResponseView, render
+from addon.proxy.view import LLMResponseView
+from addon.record import Record
+from addon.sinks.view import render
+from tests.conftest import capture as new_capture
+from tests.conftest import rebuilt
 from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +62,7 @@ def shown(flow: http.HTTPFlow) -> contentviews.ContentviewResult:
 
 def api_json(flow: http.HTTPFlow, provider: str) -> str:
     assert flow.response is not None
-    response = rebuild_response(provider, flow.response)["response"]
+    response = rebuilt(provider, flow)["response"]
     return json.dumps(response, indent=2, ensure_ascii=False)
 
 
@@ -87,7 +89,7 @@ def test_stream_of_each_api_is_shown_rebuilt_by_default_summary_first(
     result = shown(flow)
     assert result.view_name == VIEW
     text = result.text
-    summary = PROVIDERS[provider].summarize(rebuild_response(provider, flow.response)["response"])
+    summary = PROVIDERS[provider].accumulator.summarize(rebuilt(provider, flow)["response"])
     assert text.startswith(f"provider     {provider}")
     assert f"model        {summary.model}\n" in text
     assert f"stop reason  {summary.stop_reason}\n" in text
@@ -164,6 +166,7 @@ def test_request_side_of_an_llm_flow_is_not_taken(flows):
 def test_html_page_from_a_gateway_on_an_llm_route_is_not_taken():
     flow = tflow.tflow(resp=True)
     flow.request.host, flow.request.path = "api.openai.com", "/v1/chat/completions"
+    flow.request.method = "POST"
     flow.response = http.Response.make(
         502, b"<html>Bad gateway</html>", {"content-type": "text/html"}
     )
@@ -172,7 +175,8 @@ def test_html_page_from_a_gateway_on_an_llm_route_is_not_taken():
 
 def test_stored_record_is_shown_as_the_addon_kept_it(flows):
     flow = flow_of(flows, "ccproxy/claude_messages.sse")
-    record = rebuild_response("anthropic-messages", flow.response)
+    record = rebuilt("anthropic-messages", flow)
+    record["flow_id"] = flow.id
     record["errors"] = ["flow error: client disconnected"]
     record["complete"] = False
     flow.metadata[METADATA_KEY] = record
@@ -185,16 +189,17 @@ def test_running_stream_shows_what_arrived_so_far():
     body = (CORPUS / "ccproxy/claude_messages.sse").read_bytes()
     flow = tflow.tflow(resp=True)
     flow.request.host, flow.request.path = "api.anthropic.com", "/v1/messages"
+    flow.request.method = "POST"
     flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
     flow.response.raw_content = None  # mitmproxy keeps no body while it streams
-    capture = FlowCapture("anthropic-messages")
+    capture = new_capture("anthropic-messages")
     flow.response.stream = capture
     capture(body[: body.index(b"meet you")])
     view = LLMResponseView()
     metadata = Metadata(flow=flow, http_message=flow.response)
     assert contentviews.registry.get_view(b"", metadata) is contentviews.registry[VIEW]
     text = view.prettify(b"", metadata)
-    assert "status       streaming" in text
+    assert "status       HTTP 200, streaming" in text
     assert "(stream still running: what has arrived so far)" in text
     assert "── text ──\nHello!" in text
     assert "meet you" not in text
@@ -220,18 +225,17 @@ def test_summary_failure_still_shows_the_object(monkeypatch):
     def broken(response):
         raise KeyError("choices")
 
-    monkeypatch.setattr(PROVIDERS["openai-chat"], "summarize", staticmethod(broken))
-    record = new_record("openai-chat")
-    record["response"] = {"id": "chatcmpl-1", "object": "chat.completion"}
+    monkeypatch.setattr(PROVIDERS["openai-chat"].accumulator, "summarize", staticmethod(broken))
+    record = Record(provider="openai-chat")
+    record.response = {"id": "chatcmpl-1", "object": "chat.completion"}
     text = render(record)
     assert "summary unavailable: KeyError('choices')" in text
     assert '"id": "chatcmpl-1"' in text
 
 
 def test_refusal_and_broken_tool_arguments_are_shown_as_they_are():
-    record = new_record("openai-chat")
-    record["complete"] = True
-    record["response"] = {
+    record = Record(provider="openai-chat", complete=True)
+    record.response = {
         "model": "gpt-4o",
         "choices": [
             {
@@ -258,7 +262,7 @@ def test_refusal_and_broken_tool_arguments_are_shown_as_they_are():
 
 
 def test_nothing_rebuilt_yet_is_said_plainly():
-    text = render(new_record("openai-responses"), "live")
+    text = render(Record(provider="openai-responses"), "live")
     assert "status       streaming" in text
     assert "(nothing rebuilt yet)" in text
 
@@ -266,9 +270,9 @@ def test_nothing_rebuilt_yet_is_said_plainly():
 def test_addon_registers_the_view_once_and_reloads_replace_it():
     first, second = LLMRebuild(), LLMRebuild()
     with taddons.context(first):
-        assert contentviews.registry[VIEW].provider_for == first.provider_for
+        assert contentviews.registry[VIEW].resolver is first.resolver
     with taddons.context(second):
-        assert contentviews.registry[VIEW].provider_for == second.provider_for
+        assert contentviews.registry[VIEW].resolver is second.resolver
     assert contentviews.registry.available_views().count(VIEW.lower()) == 1
 
 
@@ -276,6 +280,7 @@ def test_view_follows_the_addons_extra_routes():
     addon = LLMRebuild()
     flow = tflow.tflow(resp=True)
     flow.request.host, flow.request.port, flow.request.path = "llm.internal", 8080, "/api/chat"
+    flow.request.method = "POST"
     body = (CORPUS / "ccproxy/copilot_chat_completions.sse").read_bytes()
     flow.response = http.Response.make(200, body, {"content-type": "text/event-stream"})
     with taddons.context(addon) as tctx:
@@ -295,6 +300,7 @@ def test_running_stream_is_shown_by_mitmproxys_own_view_lookup_with_what_has_arr
         tctx.configure(addon, llm_dump_dir="")
         flow = tflow.tflow(resp=True)
         flow.request.host, flow.request.path = "api.anthropic.com", "/v1/messages"
+        flow.request.method = "POST"
         flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
         flow.response.raw_content = None
         flow.live = True

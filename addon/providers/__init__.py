@@ -1,16 +1,26 @@
-"""One accumulator per API, by provider id. Adding an API: one module here plus one line below."""
+"""Every API llm-rebuild knows, by descriptor. Adding an API: one module plus one line below."""
 
 from __future__ import annotations
 
-from addon.providers.anthropic_messages import AnthropicMessages
-from addon.providers.base import Accumulator, Part, Summary
-from addon.providers.openai_chat import OpenAIChat
-from addon.providers.openai_responses import OpenAIResponses
+from addon.providers import anthropic_messages, openai_chat, openai_responses
+from addon.providers.base import Accumulator, Part, Provider, Route, Sample, Summary, Usage
 
-PROVIDERS: dict[str, type[Accumulator]] = {
-    AnthropicMessages.provider: AnthropicMessages,
-    OpenAIChat.provider: OpenAIChat,
-    OpenAIResponses.provider: OpenAIResponses,
-}
+REGISTRY: tuple[Provider, ...] = (
+    anthropic_messages.PROVIDER,
+    openai_chat.PROVIDER,
+    openai_responses.PROVIDER,
+)
 
-__all__ = ["PROVIDERS", "Accumulator", "Part", "Summary"]
+PROVIDERS: dict[str, Provider] = {provider.id: provider for provider in REGISTRY}
+
+__all__ = [
+    "PROVIDERS",
+    "REGISTRY",
+    "Accumulator",
+    "Part",
+    "Provider",
+    "Route",
+    "Sample",
+    "Summary",
+    "Usage",
+]

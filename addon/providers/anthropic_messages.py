@@ -30,7 +30,17 @@ from typing import Any
 import orjson
 import pydantic_core
 
-from addon.providers.base import JSON, Accumulator, Part, Summary
+from addon.providers.base import (
+    JSON,
+    Accumulator,
+    Part,
+    Provider,
+    Route,
+    Sample,
+    Summary,
+    Usage,
+    count,
+)
 from addon.wire.sse import ServerSentEvent
 
 _loads = orjson.loads
@@ -493,6 +503,18 @@ class AnthropicMessages(Accumulator):
         return summary
 
     @staticmethod
+    def usage(response: JSON) -> Usage:
+        """Anthropic counts cache reads and writes apart from `input_tokens`: all are input."""
+        usage = response.get("usage")
+        if not isinstance(usage, dict):
+            return Usage()
+        uncached = count(usage.get("input_tokens"))
+        written = count(usage.get("cache_creation_input_tokens"))
+        read = count(usage.get("cache_read_input_tokens"))
+        total = None if uncached is None else uncached + (written or 0) + (read or 0)
+        return Usage(total, count(usage.get("output_tokens")), read, written)
+
+    @staticmethod
     def response_complete(response: JSON) -> list[str]:
         if isinstance(response, dict) and response.get("type") == "error":
             return [f"error response: {_error_text(response)}"]
@@ -527,3 +549,40 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:  # e.g. integers wider than 64 bits from the tool-input parser
         return repr(value)
+
+
+PROVIDER = Provider(
+    id=AnthropicMessages.provider,
+    title="Anthropic Messages",
+    accumulator=AnthropicMessages,
+    routes=(
+        Route("api.anthropic.com", r"^/v1/messages$"),
+        # Gateways, Azure AI Foundry (`/anthropic/v1/messages`), `--mode reverse:` set-ups.
+        Route("*", r"/v1/messages$"),
+    ),
+    samples=tuple(
+        Sample(
+            "api.anthropic.com",
+            "/v1/messages",
+            {
+                "model": "model",
+                "messages": [{"role": "user", "content": "Hello"}],
+                "max_tokens": 1024,
+                "stream": True,
+            },
+            answer,
+            headers=(
+                ("x-api-key", "sk-ant-api03-FAKE-flows-key-0000000000"),
+                ("anthropic-version", "2023-06-01"),
+            ),
+        )
+        for answer in (
+            "ccproxy/claude_messages.sse",
+            "ccproxy/claude_messages_tools.sse",
+            "sdk/anthropic/tool_use_response.sse",
+            "sdk/anthropic/stream-a-refusal.sse",
+            "sdk/anthropic/stream-a-toolrefusal.sse",
+            "sdk/anthropic/incomplete_partial_json_response.sse",
+        )
+    ),
+)

@@ -23,7 +23,17 @@ from typing import Any
 
 import orjson
 
-from addon.providers.base import JSON, Accumulator, Part, Summary
+from addon.providers.base import (
+    JSON,
+    Accumulator,
+    Part,
+    Provider,
+    Route,
+    Sample,
+    Summary,
+    Usage,
+    count,
+)
 from addon.wire.sse import ServerSentEvent
 
 # Keys whose delta value replaces the accumulated one (the SDK does this for these two).
@@ -390,6 +400,22 @@ class OpenAIChat(Accumulator):
         return summary
 
     @staticmethod
+    def usage(response: JSON) -> Usage:
+        """`prompt_tokens` already counts the cached ones (`prompt_tokens_details`)."""
+        usage = response.get("usage")
+        if type(usage) is not dict:
+            return Usage()
+        prompt = usage.get("prompt_tokens_details")
+        completion = usage.get("completion_tokens_details")
+        return Usage(
+            count(usage.get("prompt_tokens")),
+            count(usage.get("completion_tokens")),
+            count(prompt.get("cached_tokens")) if type(prompt) is dict else None,
+            None,
+            count(completion.get("reasoning_tokens")) if type(completion) is dict else None,
+        )
+
+    @staticmethod
     def response_complete(response: JSON) -> list[str]:
         error = response.get("error")
         return [f"error in body: {_describe_error(error)}"] if error else []
@@ -462,3 +488,31 @@ def _describe_error(error: Any) -> str:
         text = ": ".join(str(p) for p in (kind, message) if p)
         return text or orjson.dumps(error).decode()
     return str(error)
+
+
+PROVIDER = Provider(
+    id=OpenAIChat.provider,
+    title="OpenAI Chat Completions",
+    accumulator=OpenAIChat,
+    routes=(
+        Route("api.openai.com", r"^/v1/chat/completions$"),
+        # Compatible servers and gateways, also below a prefix (Azure's `/openai/deployments/…`).
+        Route("*", r"/chat/completions$"),
+    ),
+    samples=tuple(
+        Sample(
+            "api.openai.com",
+            "/v1/chat/completions",
+            {"model": "model", "messages": [{"role": "user", "content": "Hello"}], "stream": True},
+            answer,
+            headers=(("authorization", "Bearer sk-proj-FAKE-flows-key-1111111111"),),
+        )
+        for answer in (
+            "ccproxy/copilot_chat_completions.sse",
+            "ccproxy/copilot_chat_completions_tools.sse",
+            "sdk/openai-chat/test_parse_pydantic_model_multiple_choices.a491adda08c3.sse",
+            "sdk/openai-chat/test_content_logprobs_events.83b060bae42e.sse",
+            "sdk/openai-chat/test_parse_max_tokens_reached.4cc50a6135d2.sse",
+        )
+    ),
+)

@@ -1,4 +1,5 @@
-"""Where records go: flow metadata (in the addon), dump files, the mitmweb view."""
+"""Where records go. Each sink only consumes a finished `Record`; none decides anything about it.
 
-METADATA_KEY = "llm_rebuild"
-"""Where a flow's record lives: `flow.metadata["llm_rebuild"]` (saved with the flow by -w)."""
+`metadata` (the flow's own copy), `dump` (one file per record), `jsonl` (`llm.dump`), `logline`
+(the one-line summary), `view` (the text mitmweb and the console show).
+"""

@@ -1,17 +1,21 @@
-"""One JSON file per LLM flow, written atomically, named to sort by time and never collide."""
+"""One JSON file per LLM record, written atomically, named to sort by time and never collide.
+
+The same flow's record always gets the same name, so running over a capture again replaces
+its files rather than piling up copies.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import orjson
+from addon.record import Record
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -25,12 +29,10 @@ def dump_name(timestamp: float, provider: str, flow_id: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(timestamp))
     micros = int((timestamp % 1) * 1_000_000)
     safe_id = _UNSAFE.sub("", flow_id)[:64] or "flow"
+    if safe_id != flow_id:  # two ids that clean up alike must still not share a file
+        safe_id += "-" + hashlib.sha256(flow_id.encode("utf-8", "replace")).hexdigest()[:12]
     safe_provider = _UNSAFE.sub("", provider)[:32] or "llm"
     return f"{stamp}.{micros:06d}Z-{safe_provider}-{safe_id}.json"
-
-
-def to_json(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
 
 
 @contextlib.contextmanager
@@ -54,30 +56,16 @@ class DumpWriter:
         self.directory = Path(directory)
         self.folder = os.fspath(self.directory)
 
-    def write(self, record: dict[str, Any], timestamp: float) -> str:
-        """Write atomically (temporary file, then link); raises OSError when it cannot.
+    def write(self, record: Record, timestamp: float) -> str:
+        """Write atomically (temporary file, then rename over the name); raises OSError.
 
         A file's path stays a plain string: pathlib interns every path part it parses, and
         CPython 3.12 never frees those, so each new dump name would be kept for the life of
         the proxy.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = dump_name(timestamp, str(record.get("provider")), str(record.get("flow_id")))
-        with written_temporary(self.folder, to_json(record), ".json") as tmp:
-            return self._publish(tmp, name)
-
-    def _publish(self, tmp: str, name: str) -> str:
-        """Hard-link under the final name; linking never replaces a file, so names never clash."""
-        stem = name.removesuffix(".json")
-        for n in range(1000):
-            target = os.path.join(self.folder, name if n == 0 else f"{stem}-{n}.json")
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                continue
-            except OSError:  # file systems without hard links: check, then rename
-                if os.path.exists(target):
-                    continue
-                os.replace(tmp, target)
-            return target
-        raise FileExistsError(f"no free file name for {name} in {self.directory}")
+        name = dump_name(timestamp, record.provider, str(record.flow_id))
+        target = os.path.join(self.folder, name)
+        with written_temporary(self.folder, record.dumps(), ".json") as tmp:
+            os.replace(tmp, target)
+        return target

@@ -1,123 +1,18 @@
-"""The "LLM rebuilt" contentview: mitmweb and the console show the answer, not SSE fragments.
+"""The text mitmweb and the console show for an LLM answer: summary, parts, the API object.
 
-Registered by the addon; its priority makes it the view both pick by themselves for the responses
-of routed LLM calls. It shows a short readable summary, then the API-exact object as JSON.
-Only response-side data is shown, so no credential can appear.
+Pure: a `Record` in, text out (`addon/proxy/view.py` is the contentview that asks for it). Only
+response-side data and the redacted record are shown, so no credential can appear.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from mitmproxy import http
-from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
-
-from addon.capture import FlowCapture, rebuild_response
-from addon.providers import PROVIDERS
-from addon.record import JSON, rebuild
-from addon.routing import Router
-from addon.sinks import METADATA_KEY
-
-PRIORITY = 3.0
-"""Above every built-in view (JSON is 1, GraphQL 2), so it wins for the flows it takes."""
-
-ProviderLookup = Callable[[http.HTTPFlow], "str | None"]
-
-
-def default_provider_for(flow: http.HTTPFlow) -> str | None:
-    """The built-in routes, for when the view is used without the addon's options."""
-    request = flow.request
-    return Router().provider_for(request.pretty_host, request.port, request.path)
-
-
-class LLMResponseView(Contentview):
-    """Summary and rebuilt object of an LLM response: from the flow's record, a running
-    stream's snapshot, or a rebuild of the body on demand (captures made without the addon)."""
-
-    def __init__(self, provider_for: ProviderLookup = default_provider_for) -> None:
-        self.provider_for = provider_for
-
-    @property
-    def name(self) -> str:
-        return "LLM rebuilt"
-
-    @property
-    def syntax_highlight(self) -> SyntaxHighlight:
-        return "none"
-
-    def render_priority(self, data: bytes, metadata: Metadata) -> float:
-        flow = _response_flow(metadata)
-        if flow is None:
-            return -1
-        if _live_capture(flow) is not None or isinstance(flow.metadata.get(METADATA_KEY), dict):
-            return PRIORITY
-        if not data or not _looks_like_llm_body(data, metadata.content_type):
-            return -1
-        return PRIORITY if self._provider(flow) is not None else -1
-
-    def prettify(self, data: bytes, metadata: Metadata) -> str:
-        flow = _response_flow(metadata)
-        record, source = self._record(data, metadata, flow)
-        if record is None:
-            raise ValueError("not the response of a routed LLM API call")
-        return render(record, source)
-
-    def _provider(self, flow: http.HTTPFlow) -> str | None:
-        try:
-            return self.provider_for(flow)
-        except Exception:  # a view must never break mitmweb; unknown means "not ours"
-            return None
-
-    def _record(
-        self, data: bytes, metadata: Metadata, flow: http.HTTPFlow | None
-    ) -> tuple[JSON | None, str]:
-        if flow is None:
-            return None, ""
-        capture = _live_capture(flow)
-        if capture is not None:
-            return capture.stream.snapshot(), "live"
-        stored = flow.metadata.get(METADATA_KEY)
-        if isinstance(stored, dict):
-            return stored, "stored"
-        provider = self._provider(flow)
-        if provider is None:
-            return None, ""
-        message = metadata.http_message
-        status = flow.response.status_code if flow.response else None
-        if isinstance(message, http.Response) and message.raw_content is not None:
-            record = rebuild_response(provider, message)
-        else:
-            record = rebuild(provider, data, status_code=status)
-        record["status_code"] = status
-        return record, "rebuilt"
-
-
-def _response_flow(metadata: Metadata) -> http.HTTPFlow | None:
-    """The HTTP flow when the data is its response; requests and other protocols are not ours."""
-    flow = metadata.flow
-    if not isinstance(flow, http.HTTPFlow) or flow.response is None:
-        return None
-    message = metadata.http_message
-    if message is not None and message is not flow.response:
-        return None
-    return flow
-
-
-def _live_capture(flow: http.HTTPFlow) -> FlowCapture | None:
-    stream = flow.response.stream if flow.response is not None else None
-    return stream if isinstance(stream, FlowCapture) else None
-
-
-def _looks_like_llm_body(data: bytes, content_type: str | None) -> bool:
-    """SSE or JSON: an HTML error page from a gateway is better read in its own view."""
-    content_type = (content_type or "").lower()
-    if content_type.startswith("text/event-stream") or "json" in content_type:
-        return True
-    head = data.lstrip()[:6]
-    return head.startswith((b"{", b"data:", b"event:", b":"))
-
+from addon.record import Record
+from addon.record.summary import summary_of
+from addon.sinks.logline import one_line
+from addon.wire.jsonvalue import dumps
 
 SOURCES = {
     "stored": "record kept by the addon",
@@ -126,39 +21,44 @@ SOURCES = {
 }
 
 
-def render(record: JSON, source: str = "stored") -> str:
+def render(record: Record, source: str = "stored") -> str:
     """Summary lines, each part of the answer in order, then the API-exact object as JSON."""
-    provider = str(record.get("provider"))
-    response = record.get("response")
-    lines = [f"provider     {provider}  ({SOURCES.get(source, source)})"]
+    response = record.response
+    lines = [f"provider     {record.provider}  ({SOURCES.get(source, source)})"]
     summary = None
     summary_error = None
-    if isinstance(response, dict) and provider in PROVIDERS:
+    if isinstance(response, dict):
         try:
-            summary = PROVIDERS[provider].summarize(response)
+            summary = summary_of(record)
         except Exception as exc:  # a strange object still gets its JSON shown below
             summary_error = f"summary unavailable: {exc!r}"
-    failed = isinstance(record.get("status_code"), int) and record["status_code"] >= 400
+    failed = isinstance(record.status_code, int) and record.status_code >= 400
     if summary is not None and not failed:
         lines.append(f"model        {summary.model or '?'}")
         lines.append(f"stop reason  {summary.stop_reason or '-'}")
         usage = _wrap([f"{k}={v}" for k, v in _flat(summary.usage)], "             ")
         lines.append(f"usage        {usage or '-'}")
+        cost = record.cost
+        if isinstance(cost, dict) and cost.get("total") is not None:
+            lines.append(f"cost         {cost['total']} {cost.get('currency') or ''}".rstrip())
+        cache = record.cache
+        if isinstance(cache, dict) and cache.get("explanation"):
+            lines.append(f"cache        {cache['explanation']}")
     lines.append(f"status       {_status(record, source)}")
-    streamed = record.get("streamed")
-    events = record.get("events")
+    streamed = record.streamed
+    events = record.events
     lines.append(f"streamed     {f'yes, {events} events' if streamed else 'no (plain JSON)'}")
-    timing = _timing(record.get("timing"))
+    timing = _timing(record.timing)
     if timing:
         lines.append(f"timing       {timing}")
-    errors = [str(e) for e in record.get("errors") or []]
+    errors = [str(e) for e in record.errors]
     if summary_error:
         errors.append(summary_error)
-    for title, items in (("errors", errors), ("warnings", record.get("warnings") or [])):
+    for title, items in (("errors", errors), ("warnings", record.warnings)):
         if items:
             lines.append(f"{title}:")
-            lines.extend(f"  - {_short(str(item))}" for item in items)
-    unknown = record.get("unknown_events") or []
+            lines.extend(f"  - {one_line(str(item), 300)}" for item in items)
+    unknown = record.unknown_events
     if unknown:
         names = ", ".join(sorted({str(u.get("event")) for u in unknown if isinstance(u, dict)}))
         lines.append(f"unknown events: {len(unknown)} kept in the record ({names})")
@@ -176,16 +76,16 @@ def render(record: JSON, source: str = "stored") -> str:
     elif isinstance(response, str):
         lines.append(response)
     else:
-        lines.append(json.dumps(response, indent=2, ensure_ascii=False))
+        lines.append(dumps(response, indent=True).decode("utf-8", "replace"))
     return "\n".join(lines) + "\n"
 
 
-def _status(record: JSON, source: str) -> str:
-    code = record.get("status_code")
+def _status(record: Record, source: str) -> str:
+    code = record.status_code
     http_part = f"HTTP {code}, " if code is not None else ""
     if source == "live":
         return f"{http_part}streaming"
-    return f"{http_part}{'complete' if record.get('complete') else 'INCOMPLETE'}"
+    return f"{http_part}{'complete' if record.complete else 'INCOMPLETE'}"
 
 
 def _timing(timing: Any) -> str:
@@ -201,12 +101,6 @@ def _timing(timing: Any) -> str:
         if value is not None:
             words.append(f"{label} {value}{'' if key == 'tokens_per_second' else 's'}")
     return ", ".join(words)
-
-
-def _short(text: str, limit: int = 300) -> str:
-    """One line per error in the summary; the whole text stays in the record."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _wrap(words: list[str], indent: str, width: int = 80) -> str:

@@ -17,8 +17,8 @@ from mitmproxy import http
 from mitmproxy.test import taddons, tflow
 
 from addon import rebuild
-from addon.capture import FlowCapture
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
+from addon.proxy.capture import FlowCapture
 from tests.live.upstream import encode_pieces, split_randomly
 from tests.oracles import CORPUS
 
@@ -128,7 +128,7 @@ def test_many_interleaved_flows_leave_no_state_behind(addon: LLMRebuild):
     for driver in drivers:
         driver.start()
     llm_flows = [d for d in drivers if d.ending not in ("not llm", "error before headers")]
-    assert len(addon.live) == len(llm_flows)
+    assert len(addon.captures) == len(llm_flows)
 
     running = list(drivers)
     while running:  # chunks of all flows, interleaved in random order
@@ -137,7 +137,7 @@ def test_many_interleaved_flows_leave_no_state_behind(addon: LLMRebuild):
             running.remove(driver)
             driver.end()
 
-    assert addon.live == {}
+    assert addon.captures == {}
     gc.collect()
     for driver in drivers:
         if driver.capture is not None:
@@ -175,7 +175,8 @@ def test_a_failing_rebuild_never_stops_the_stream_nor_truncates_the_kept_body(
     def broken(chunk: bytes) -> None:
         raise RuntimeError("boom")
 
-    capture.stream.feed = broken  # type: ignore[method-assign]
+    assert capture.answer.stream is not None
+    capture.answer.stream.feed = broken  # type: ignore[method-assign]
     body = stream.read_bytes()
     chunks = [body[:100], body[100:500], body[500:]]
     for chunk in chunks:
@@ -184,6 +185,6 @@ def test_a_failing_rebuild_never_stops_the_stream_nor_truncates_the_kept_body(
     addon.response(flow)
     record = flow.metadata[METADATA_KEY]
     assert record["complete"] is False
-    assert any("live rebuild failed" in e and "boom" in e for e in record["errors"])
+    assert any("rebuild failed" in e and "boom" in e for e in record["errors"])
     assert flow.response.raw_content == body
-    assert addon.live == {}
+    assert addon.captures == {}

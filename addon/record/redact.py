@@ -89,3 +89,22 @@ class Redactor:
         if isinstance(value, list):
             return [self.body(v) for v in value]
         return value
+
+
+def redact_record(data: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
+    """A stored record passes today's redaction again: it may come from a capture file made
+    elsewhere, or before `llm_redact` named more secrets."""
+    out = dict(data)
+    request = out.get("request")
+    if isinstance(request, dict):
+        request = dict(request)
+        if isinstance(request.get("headers"), dict):
+            request["headers"] = redactor.header_items(request["headers"].items())
+        if isinstance(request.get("url"), str):
+            request["url"] = redactor.url(request["url"])
+        if "body" in request:
+            request["body"] = redactor.body(request["body"])
+        out["request"] = request
+    if isinstance(out.get("response_headers"), dict):
+        out["response_headers"] = redactor.header_items(out["response_headers"].items())
+    return out

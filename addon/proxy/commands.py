@@ -1,0 +1,75 @@
+"""The llm.* commands, for the console's command prompt and mitmweb's command bar.
+
+    llm.dump @all ~/answers.jsonl     the records of the chosen flows, one JSON per line
+    llm.rebuild @marked               rebuild again and keep the records on the flows
+
+Records come from the resolver, so a command gets exactly what the hooks and the view get.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+
+from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
+
+from addon.proxy.resolver import REBUILT, Resolver
+from addon.record import Record
+from addon.sinks.jsonl import write_jsonl
+from addon.sinks.metadata import store
+
+log = logging.getLogger(__name__)
+
+
+class LLMCommands:
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+
+    def records(self, flows: Sequence[flow.Flow], *, prefer_stored: bool) -> list[Record]:
+        out = []
+        for chosen in flows:
+            if isinstance(chosen, http.HTTPFlow):
+                resolved = self.resolver.resolve(chosen, prefer_stored=prefer_stored)
+                if resolved is not None:
+                    out.append(resolved[0])
+        return out
+
+    @command.command("llm.dump")
+    def dump(self, flows: Sequence[flow.Flow], path: types.Path) -> None:
+        """Write the LLM records of the flows to a JSON Lines file (replaced if it exists)."""
+        records = self.records(flows, prefer_stored=True)
+        target = os.path.expanduser(path)
+        try:
+            write_jsonl(target, records)
+        except OSError as exc:
+            raise exceptions.CommandError(f"llm.dump: cannot write {target}: {exc}") from None
+        skipped = len(flows) - len(records)
+        note = f" ({skipped} flows were not LLM calls)" if skipped else ""
+        log.info("llm.dump: wrote %d records to %s%s", len(records), target, note)
+
+    @command.command("llm.rebuild")
+    def rebuild(self, flows: Sequence[flow.Flow]) -> None:
+        """Rebuild the LLM records of the flows from their bodies and keep them on the flows."""
+        updated: list[flow.Flow] = []
+        rebuilt = incomplete = 0
+        for chosen in flows:
+            if not isinstance(chosen, http.HTTPFlow):
+                continue
+            resolved = self.resolver.resolve(chosen)
+            if resolved is None:
+                continue
+            record, source = resolved
+            if source == REBUILT:  # else the stored record holds more: it stays as it is
+                store(chosen.metadata, record)
+                updated.append(chosen)
+            rebuilt += 1
+            incomplete += not record.complete
+        if updated:  # mitmweb and the console redraw these flows
+            ctx.master.addons.trigger(hooks.UpdateHook(updated))
+        log.info(
+            "llm.rebuild: %d of %d flows are LLM calls, rebuilt (%d incomplete)",
+            rebuilt,
+            len(flows),
+            incomplete,
+        )

@@ -1,0 +1,93 @@
+"""Which flows are LLM calls, and of which API: host, method and path to a provider.
+
+Routes come from the provider descriptors. Routes on an official host are tried first, then
+the same paths on any host, because OpenAI-compatible servers, gateways and `--mode reverse:`
+set-ups reuse them, often below a prefix (`/openai/deployments/x/chat/completions`). A call is
+a route *and* a method: a `GET` or `HEAD` on `/v1/messages` is not a Messages call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from addon.providers import PROVIDERS, REGISTRY, Provider, Route
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    host: str
+    path: re.Pattern[str]
+    provider: Provider
+    methods: frozenset[str]
+    query: re.Pattern[str] | None = None
+
+    def matches(self, host: str, authority: str, method: str, path: str, query: str) -> bool:
+        return (
+            method in self.methods
+            and (fnmatchcase(host, self.host) or fnmatchcase(authority, self.host))
+            and self.path.search(path) is not None
+            and (self.query is None or self.query.search(query) is not None)
+        )
+
+
+def compile_route(route: Route, provider: Provider) -> CompiledRoute:
+    return CompiledRoute(
+        route.host.lower(),
+        re.compile(route.path),
+        provider,
+        frozenset(m.upper() for m in route.methods),
+        re.compile(route.query) if route.query else None,
+    )
+
+
+def default_routes() -> tuple[CompiledRoute, ...]:
+    routes = [compile_route(r, p) for p in REGISTRY for r in p.routes]
+    return (
+        *(r for r in routes if r.host != "*"),
+        *(r for r in routes if r.host == "*"),
+    )
+
+
+ROUTE_SYNTAX = (
+    "HOST PATH_REGEX PROVIDER [METHODS], e.g. 'llm.internal:8080 ^/api/chat$ openai-chat' "
+    "(METHODS: comma-separated, default POST)"
+)
+
+
+def parse_route(spec: str) -> CompiledRoute:
+    """One user route; raises ValueError with a sentence a user can act on."""
+    parts = spec.split()
+    if len(parts) not in (3, 4):
+        raise ValueError(f"route {spec!r} needs three or four parts: {ROUTE_SYNTAX}")
+    host, path, provider_id = parts[:3]
+    provider = PROVIDERS.get(provider_id)
+    if provider is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise ValueError(f"route {spec!r}: unknown provider {provider_id!r} (known: {known})")
+    try:
+        pattern = re.compile(path)
+    except re.error as exc:
+        raise ValueError(f"route {spec!r}: bad path regex {path!r}: {exc}") from None
+    methods = parts[3].upper().split(",") if len(parts) == 4 else ["POST"]
+    return CompiledRoute(host.lower(), pattern, provider, frozenset(m for m in methods if m))
+
+
+class Router:
+    """User routes first, then the defaults; the first match wins."""
+
+    def __init__(self, extra: tuple[CompiledRoute, ...] = ()) -> None:
+        self.routes = (*extra, *default_routes())
+
+    def provider_for(
+        self, host: str, port: int, path: str, method: str = "POST"
+    ) -> Provider | None:
+        host = host.lower()
+        authority = f"{host}:{port}"
+        path, _, query = path.partition("?")
+        method = method.upper()
+        for route in self.routes:
+            if route.matches(host, authority, method, path, query):
+                return route.provider
+        return None
