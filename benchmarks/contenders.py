@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from addon.capture import FlowCapture
-from addon.record import StreamRebuild, rebuild
+from addon.proxy.capture import FlowCapture
+from addon.record import AnswerRebuild, StreamRebuild, rebuild
 
 
 def floor(body: bytes, chunks: list[bytes], provider: str) -> None:
@@ -43,7 +43,7 @@ def feed_chunks(body: bytes, chunks: list[bytes], provider: str) -> None:
 
 
 def capture_chunks(body: bytes, chunks: list[bytes], provider: str) -> None:
-    capture = FlowCapture(provider)
+    capture = FlowCapture(AnswerRebuild(provider, "text/event-stream"))
     for chunk in chunks:
         capture(chunk)
     capture.finish()

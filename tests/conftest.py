@@ -59,9 +59,9 @@ def llm_flow(
     flow.request.headers["x-api-key"] = SECRET
     flow.request.headers["content-type"] = "application/json"
     flow.request.content = json.dumps({"model": "claude", "stream": True}).encode()
-    flow.response = http.Response.make(
-        status, body, {"content-type": content_type, **(headers or {})}
-    )
+    flow.response = http.Response.make(status, b"", {"content-type": content_type})
+    flow.response.headers.update(headers or {})
+    flow.response.raw_content = body  # as it came off the wire (still content-encoded)
     flow.response.timestamp_start = flow.request.timestamp_start + 0.1
     flow.response.timestamp_end = flow.request.timestamp_start + 0.5
     return flow

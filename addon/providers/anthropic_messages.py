@@ -273,8 +273,8 @@ class AnthropicMessages(Accumulator):
         else:
             text = orjson.dumps(data).decode()
         self.errors.append(f"error event: {text}")
-        # The raw error is kept where every other event that is not part of the Message goes.
-        self.unknown.append({"event": event.event, "data": data})
+        # A documented event, not an unknown one: kept whole beside the Message.
+        self.extras.setdefault("error_events", []).append(data)
 
     # Events ---------------------------------------------------------------------------------
 
