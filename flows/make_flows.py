@@ -3,9 +3,10 @@
     uv run python flows/make_flows.py
 
 Each sample of every provider in the registry (`Provider.samples`) becomes one HTTP flow as
-mitmproxy would have saved it: a POST to the API's official host with a JSON request and fake
-credentials (so the redaction can be seen working), and the recorded body as the response. A plain JSON answer, an HTTP 429 and a non-LLM flow are added
-so every path of the addon shows up. The output is deterministic: same corpus, same files.
+mitmproxy would have saved it: a POST to the API's host with a JSON request and fake
+credentials (so the redaction can be seen working), and the recorded body as the response.
+A plain JSON answer, an HTTP 429 and a non-LLM flow are added so every path of the addon
+shows up. The output is deterministic: same corpus, same files.
 """
 
 from __future__ import annotations

@@ -32,9 +32,18 @@ def main(out: Path) -> None:
     for capture in sorted((ROOT / "flows").glob("*.flow")):
         with tempfile.TemporaryDirectory() as dumps:
             subprocess.run(
-                [str(Path(sys.executable).parent / "mitmdump"), "-nr", str(capture),
-                 "-s", str(ROOT / "addon/llm_rebuild.py"), "--set", f"llm_dump_dir={dumps}",
-                 "--flow-detail", "0", "-q"],
+                [
+                    str(Path(sys.executable).parent / "mitmdump"),
+                    "-nr",
+                    str(capture),
+                    "-s",
+                    str(ROOT / "addon/llm_rebuild.py"),
+                    "--set",
+                    f"llm_dump_dir={dumps}",
+                    "--flow-detail",
+                    "0",
+                    "-q",
+                ],
                 check=False,
                 cwd=ROOT,
             )
