@@ -29,8 +29,9 @@ def _answering(body: bytes, content_type: str) -> Iterator[httpx2.Client]:
         yield client
 
 
-def _final(client: Any) -> dict[str, Any]:
-    with client.messages.stream(
+def _final(client: Any, beta: bool = False) -> dict[str, Any]:
+    messages = client.beta.messages if beta else client.messages
+    with messages.stream(
         model="anthropic.claude-test-v1:0",
         max_tokens=1024,
         messages=[{"role": "user", "content": "hi"}],
@@ -53,8 +54,12 @@ def bedrock_final_message(body: bytes) -> dict[str, Any]:
         return _final(client)
 
 
-def vertex_final_message(body: bytes) -> dict[str, Any]:
-    """`AnthropicVertex(...).messages.stream(...).get_final_message()` for an SSE body."""
+def vertex_final_message(body: bytes, beta: bool = True) -> dict[str, Any]:
+    """`AnthropicVertex(...).beta.messages.stream(...).get_final_message()` for an SSE body.
+
+    The beta helper by default, as for `api.anthropic.com`: it knows every block type the plain
+    one does, and `compaction` and `fallback` too.
+    """
     with _answering(body, "text/event-stream") as http_client:
         client = anthropic.AnthropicVertex(
             region="us-east5",
@@ -63,4 +68,4 @@ def vertex_final_message(body: bytes) -> dict[str, Any]:
             max_retries=0,
             http_client=http_client,
         )
-        return _final(client)
+        return _final(client, beta)
