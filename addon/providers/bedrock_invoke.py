@@ -51,18 +51,21 @@ from addon.providers.base import JSON, Accumulator, Part, Provider, Route, Sampl
 from addon.providers.base import count as _count
 from addon.providers.bedrock_converse import BedrockConverse, converse_usage
 from addon.wire import Event
-from addon.wire.eventstream import EventStreamDecoder
+from addon.wire.eventstream import EVENT, EventStreamDecoder
 
 _loads = orjson.loads
 _a2b_base64 = binascii.a2b_base64
+_new_tuple = tuple.__new__
 
 METRICS_KEY = "amazon-bedrock-invocationMetrics"
 _BEDROCK_PREFIX = "amazon-bedrock-"
 
 _BYTES_PREFIX = b'{"bytes":"'
+_BYTES_AT = len(_BYTES_PREFIX)
 _CHUNK_TAIL = re.compile(rb'"(?:,"p":"[^"\\]*")?\}')
 """What may follow the base64 text in a `chunk` payload for the fast path: padding only."""
 _TYPE_PREFIX = b'{"type":"'
+_TYPE_AT = len(_TYPE_PREFIX)
 _LEADING_TYPE = re.compile(rb'\{\s*"type"\s*:\s*"([^"\\]+)"')
 
 ANTHROPIC_EVENTS = frozenset(
@@ -115,37 +118,44 @@ class InvokeStreamDecoder:
 
     def feed(self, chunk: bytes) -> list[Event]:
         frames = self._frames
+        data, found = frames.scan(chunk)
         events: list[Event] = []
-        for frame in frames.feed_frames(chunk):
-            headers = frame.headers
-            if headers.get(":event-type") == "chunk" and (
-                headers.get(":message-type", "event") == "event"
-            ):
-                events.append(self._unwrap(frame.payload, frame.offset))
+        append = events.append
+        view = memoryview(data)
+        names = self._names
+        for kind, start, stop, at in found:
+            if kind.name != "chunk" or kind.kind != EVENT:
+                append(frames.event_for(kind, view[start:stop], at))
+                continue
+            # The usual payload, {"bytes":"…"} or {"bytes":"…","p":"…"}, is read in place.
+            quote = data.find(b'"', start + _BYTES_AT, stop)
+            if data.startswith(_BYTES_PREFIX, start) and _CHUNK_TAIL.fullmatch(data, quote, stop):
+                encoded: Any = view[start + _BYTES_AT : quote]
             else:
-                events.append(frames.event(frame))
+                encoded = self._bytes_field(data[start:stop], at)
+                if encoded is None:
+                    append(Event("chunk", frames.text(view[start:stop], at)))
+                    continue
+            try:
+                raw = _a2b_base64(encoded, strict_mode=True)
+            except (binascii.Error, ValueError) as exc:
+                self.errors.append(f"chunk at byte {at}: `bytes` is not base64 ({exc}); kept")
+                append(Event("chunk", frames.text(view[start:stop], at)))
+                continue
+            name = "chunk"
+            if raw.startswith(_TYPE_PREFIX):
+                name = names.get(raw[_TYPE_AT : raw.find(b'"', _TYPE_AT)]) or self._name(raw)
+            elif not raw.startswith(b'{"') or raw.startswith(b'{"type"'):
+                name = self._name(raw)  # spaces in the JSON: the regex decides
+            try:
+                text = str(raw, "utf-8")
+            except UnicodeDecodeError:
+                text = frames.text(raw, at)
+            append(_new_tuple(Event, (name, text, None, None)))
         return events
 
     def close(self) -> list[Event]:
         return self._frames.close()
-
-    def _unwrap(self, payload: bytes, at: int) -> Event:
-        """The inner event of one `chunk` payload."""
-        encoded: Any = None
-        if payload.startswith(_BYTES_PREFIX):
-            end = payload.find(b'"', len(_BYTES_PREFIX))
-            if end > 0 and _CHUNK_TAIL.fullmatch(payload, end):
-                encoded = memoryview(payload)[len(_BYTES_PREFIX) : end]
-        if encoded is None:
-            encoded = self._bytes_field(payload, at)
-            if encoded is None:
-                return Event("chunk", self._frames.text(payload, at))
-        try:
-            raw = _a2b_base64(encoded, strict_mode=True)
-        except (binascii.Error, ValueError) as exc:
-            self.errors.append(f"chunk at byte {at}: `bytes` is not base64 ({exc}); kept as sent")
-            return Event("chunk", self._frames.text(payload, at))
-        return Event(self._name(raw), self._frames.text(raw, at))
 
     def _bytes_field(self, payload: bytes, at: int) -> Any:
         """`bytes` of a chunk payload the fast path did not take (other layout, other keys)."""
@@ -165,17 +175,14 @@ class InvokeStreamDecoder:
         return encoded
 
     def _name(self, raw: bytes) -> str:
-        """The inner object's leading `type`, or "chunk"."""
-        if raw.startswith(_TYPE_PREFIX):
-            end = raw.find(b'"', len(_TYPE_PREFIX))
-            key = raw[len(_TYPE_PREFIX) : end]
-            name = self._names.get(key)
-            if name is None and end > 0 and b"\\" not in key:
-                name = self._names[key] = key.decode("utf-8", "replace")
-            if name is not None:
-                return name
+        """The inner object's leading `type` (remembered), or "chunk"."""
         match = _LEADING_TYPE.match(raw)
-        return match.group(1).decode("utf-8", "replace") if match else "chunk"
+        if match is None:
+            return "chunk"
+        name = match.group(1).decode("utf-8", "replace")
+        if raw.startswith(_TYPE_PREFIX) and len(self._names) < 256:
+            self._names[match.group(1)] = name
+        return name
 
 
 # Family folds ---------------------------------------------------------------------------------

@@ -54,8 +54,10 @@ _FIXED = {  # header value type -> (size, struct) for the fixed-size integer typ
 }
 _HEADER_CACHE_SIZE = 64
 
-# How a frame is turned into an event, decided once per distinct header block.
-_EVENT, _EXCEPTION, _ERROR, _OTHER = range(4)
+EVENT, EXCEPTION, ERROR, OTHER = range(4)
+"""What a frame is, by its `:message-type`: decided once per distinct header block."""
+
+_new_tuple = tuple.__new__
 
 
 class Frame(NamedTuple):
@@ -66,10 +68,16 @@ class Frame(NamedTuple):
     offset: int
 
 
-class _Kind(NamedTuple):
+class FrameKind(NamedTuple):
+    """What a header block makes of a frame: its headers, `EVENT`/`EXCEPTION`/…, its name."""
+
     headers: Headers
     kind: int
     name: str
+
+
+RawFrame = tuple[FrameKind, int, int, int]
+"""A frame from `scan`: its kind, its payload's start and end in the buffer, its offset."""
 
 
 def parse_headers(raw: bytes | memoryview) -> dict[str, HeaderValue]:
@@ -132,7 +140,7 @@ class EventStreamDecoder:
         self._need = PRELUDE_SIZE  # pending bytes needed before a look is worth it
         self._offset = 0  # stream offset of the first pending byte
         self._broken = False  # a bad prelude: nothing after it can be framed
-        self._kinds: dict[bytes, _Kind] = {}
+        self._kinds: dict[bytes, FrameKind] = {}
 
     @property
     def errors(self) -> list[str]:
@@ -146,85 +154,123 @@ class EventStreamDecoder:
 
     def feed_frames(self, chunk: bytes) -> list[Frame]:
         """Decode one chunk; returns the frames it completed."""
-        return [Frame(k.headers, bytes(payload), at) for k, payload, at in self._split(chunk)]
+        data, found = self.scan(chunk)
+        return [Frame(kind.headers, data[start:stop], at) for kind, start, stop, at in found]
 
-    def _split(self, chunk: bytes) -> list[tuple[_Kind, memoryview, int]]:
+    def scan(self, chunk: bytes) -> tuple[bytes, list[RawFrame]]:
+        """Decode one chunk without copying payloads: a buffer and the frames found in it.
+
+        For framings built on this one (Bedrock's `chunk` unwrapping): each frame is its
+        `FrameKind`, its payload's start and end in the buffer, and its stream offset.
+        """
+        data = self._take(chunk)
+        if data is None:
+            return b"", []
+        return data, self._frames_in(data, None)
+
+    def _take(self, chunk: bytes) -> bytes | None:
+        """The bytes to look at now: pending ones and `chunk`, once a frame may be whole."""
         if not chunk:
-            return []
+            return None
         self.bytes_seen += len(chunk)
         if self._broken:
-            return []
+            return None
         pending = self._pending
-        if pending:
-            pending.append(chunk)
-            self._pending_size += len(chunk)
-            if self._pending_size < self._need:
-                return []
-            data = b"".join(pending)
-            pending.clear()
-        else:
-            data = chunk
-        found, used = self._frames_in(data)
-        self.frames += len(found)
-        rest = len(data) - used
-        self._offset += used
-        if rest and not self._broken:
-            pending.append(data[used:])
-            self._pending_size = rest
-        else:
-            self._pending_size = 0
-        return found
+        if not pending:
+            return chunk
+        pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size < self._need:
+            return None
+        data = b"".join(pending)
+        pending.clear()
+        return data
 
-    def _frames_in(self, data: bytes) -> tuple[list[tuple[_Kind, memoryview, int]], int]:
-        """Every whole frame in `data` and how many bytes they took."""
+    def _frames_in(self, data: bytes, events: list[Event] | None) -> list[RawFrame]:
+        """Every whole frame in `data` (as events into `events` when it is given)."""
         view = memoryview(data)
         end = len(data)
         at = 0
-        found: list[tuple[_Kind, memoryview, int]] = []
+        found: list[RawFrame] = []
         unpack_prelude = _PRELUDE.unpack_from
         unpack_crc = _UINT32.unpack_from
         kinds = self._kinds
+        offset = self._offset
         while end - at >= PRELUDE_SIZE:
             total, headers_size, prelude_crc = unpack_prelude(data, at)
-            if crc32(view[at : at + 8]) != prelude_crc:
-                self._stop(at, "its prelude checksum does not match")
-                return found, at
-            if total < MIN_FRAME_SIZE + headers_size:
-                self._stop(at, f"its lengths do not fit (total {total}, headers {headers_size})")
-                return found, at
-            if headers_size > MAX_HEADERS_SIZE or total - headers_size - 16 > MAX_PAYLOAD_SIZE:
-                self._stop(at, f"it is larger than AWS allows (total {total} bytes)")
-                return found, at
-            if end - at < total:
-                self._need = total
-                return found, at
             frame_end = at + total
-            (message_crc,) = unpack_crc(data, frame_end - 4)
-            if crc32(view[at : frame_end - 4]) != message_crc:
+            if (
+                not (
+                    MIN_FRAME_SIZE + headers_size <= total <= end - at
+                    and headers_size <= MAX_HEADERS_SIZE
+                    and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+                )
+                or crc32(view[at : at + 8]) != prelude_crc
+            ):
+                if self._prelude_problem(at, total, headers_size, prelude_crc, view, end):
+                    break
+                self._need = total  # a good prelude: wait for the rest of the frame
+                break
+            payload_end = frame_end - 4
+            if crc32(view[at:payload_end]) != unpack_crc(data, payload_end)[0]:
                 self._errors.append(
-                    f"frame at byte {self._offset + at}: message checksum does not match; "
+                    f"frame at byte {offset + at}: message checksum does not match; "
                     f"its {total} bytes were dropped"
                 )
                 at = frame_end
                 continue
-            headers_end = at + PRELUDE_SIZE + headers_size
-            raw_headers = data[at + PRELUDE_SIZE : headers_end]
+            payload_start = at + PRELUDE_SIZE + headers_size
+            raw_headers = data[at + PRELUDE_SIZE : payload_start]
             kind = kinds.get(raw_headers)
             if kind is None:
                 try:
                     kind = self._kind(raw_headers)
                 except ValueError as exc:
-                    self._errors.append(
-                        f"frame at byte {self._offset + at}: {exc}; the frame was dropped"
-                    )
+                    self._errors.append(f"frame at byte {offset + at}: {exc}; it was dropped")
                     at = frame_end
                     continue
-            found.append((kind, view[headers_end : frame_end - 4], self._offset + at))
+            if events is None:
+                found.append((kind, payload_start, payload_end, offset + at))
+            elif kind.kind == EVENT:
+                try:
+                    text = str(view[payload_start:payload_end], "utf-8")
+                except UnicodeDecodeError:
+                    text = self.text(view[payload_start:payload_end], offset + at)
+                events.append(_new_tuple(Event, (kind.name, text, None, None)))
+            else:
+                events.append(self.event_for(kind, view[payload_start:payload_end], offset + at))
             at = frame_end
-        self._need = PRELUDE_SIZE
-        return found, at
+        else:
+            self._need = PRELUDE_SIZE
+        self.frames += len(found) if events is None else len(events)
+        self._keep_rest(data, at)
+        return found
 
-    def _kind(self, raw_headers: bytes) -> _Kind:
+    def _keep_rest(self, data: bytes, used: int) -> None:
+        """Hold the bytes after the last whole frame for the next chunk."""
+        rest = len(data) - used
+        self._offset += used
+        if rest and not self._broken:
+            self._pending.append(data[used:] if used else data)
+            self._pending_size = rest
+        else:
+            self._pending_size = 0
+
+    def _prelude_problem(
+        self, at: int, total: int, headers_size: int, crc: int, view: memoryview, end: int
+    ) -> bool:
+        """Whether the prelude at `at` is bad (and decoding stops); False: the frame is cut."""
+        if crc32(view[at : at + 8]) != crc:
+            self._stop(at, "its prelude checksum does not match")
+        elif total < MIN_FRAME_SIZE + headers_size:
+            self._stop(at, f"its lengths do not fit (total {total}, headers {headers_size})")
+        elif headers_size > MAX_HEADERS_SIZE or total - headers_size > MAX_PAYLOAD_SIZE + 16:
+            self._stop(at, f"it is larger than AWS allows (total {total} bytes)")
+        else:
+            return False
+        return True
+
+    def _kind(self, raw_headers: bytes) -> FrameKind:
         found = _classify(MappingProxyType(parse_headers(raw_headers)))
         if len(self._kinds) >= _HEADER_CACHE_SIZE:
             self._kinds.clear()  # headers that vary per frame: no use keeping them
@@ -244,19 +290,24 @@ class EventStreamDecoder:
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Decode one chunk; returns one event per frame it completed."""
-        return [self._event(kind, payload, at) for kind, payload, at in self._split(chunk)]
+        data = self._take(chunk)
+        events: list[Event] = []
+        if data is not None:
+            self._frames_in(data, events)
+        return events
 
     def event(self, frame: Frame) -> Event:
         """The event for one frame from `feed_frames`, as `feed` would have made it."""
-        return self._event(_classify(frame.headers), frame.payload, frame.offset)
+        return self.event_for(_classify(frame.headers), frame.payload, frame.offset)
 
-    def _event(self, kind: _Kind, payload: memoryview | bytes, at: int) -> Event:
+    def event_for(self, kind: FrameKind, payload: memoryview | bytes, at: int) -> Event:
+        """The event for one frame; notes exception and error frames in `errors`."""
         text = self.text(payload, at)
-        if kind.kind == _EVENT:
+        if kind.kind == EVENT:
             return Event(kind.name, text)
-        if kind.kind == _EXCEPTION:
+        if kind.kind == EXCEPTION:
             self._errors.append(f"{kind.name}: {_message(text)}")
-        elif kind.kind == _ERROR:
+        elif kind.kind == ERROR:
             message = kind.headers.get(":error-message")
             if not isinstance(message, str):
                 message = text
@@ -294,18 +345,18 @@ class EventStreamDecoder:
         return []
 
 
-def _classify(headers: Headers) -> _Kind:
+def _classify(headers: Headers) -> FrameKind:
     """How a frame with these headers becomes an event: its kind and its name."""
     message_type = headers.get(":message-type", "event")
     if message_type == "event":
-        kind, name = _EVENT, headers.get(":event-type")
+        kind, name = EVENT, headers.get(":event-type")
     elif message_type == "exception":
-        kind, name = _EXCEPTION, headers.get(":exception-type")
+        kind, name = EXCEPTION, headers.get(":exception-type")
     elif message_type == "error":
-        kind, name = _ERROR, headers.get(":error-code")
+        kind, name = ERROR, headers.get(":error-code")
     else:
-        kind, name = _OTHER, headers.get(":event-type") or message_type
-    return _Kind(headers, kind, name if isinstance(name, str) and name else "message")
+        kind, name = OTHER, headers.get(":event-type") or message_type
+    return FrameKind(headers, kind, name if isinstance(name, str) and name else "message")
 
 
 def _message(text: str) -> str:
