@@ -583,3 +583,21 @@ def test_validator_finds_wrong_types_unions_and_keys_nobody_sent() -> None:
     assert extra == ["$.invented"]
     with pytest.raises(AssertionError, match="neither in botocore's model nor in the stream"):
         assert_valid_converse({"stopReason": "end_turn", "invented": 1}, b"{}")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ddtrace__bedrock_converse_prompt_caching__0.json",
+        "ddtrace__bedrock_converse_prompt_caching__1.json",
+        "ddtrace__bedrock_converse_inference_profile__1.json",
+    ],
+)
+def test_input_tokens_leave_cache_reads_and_writes_out(name: str) -> None:
+    """Why `Usage.input_tokens` adds the cache counts: Bedrock's total does, its input not."""
+    usage = orjson.loads((NONSTREAM / name).read_bytes())["usage"]
+    read, write = usage["cacheReadInputTokens"], usage["cacheWriteInputTokens"]
+    assert usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"] + read + write
+    normalised = BedrockConverse.usage({"usage": usage})
+    assert normalised.input_tokens == usage["totalTokens"] - usage["outputTokens"]
+    assert (normalised.cache_read_tokens, normalised.cache_write_tokens) == (read, write)

@@ -424,3 +424,21 @@ def test_descriptor_streams_event_streams_and_records_json_as_it_is() -> None:
     assert INVOKE_PROVIDER.framing_for("application/json", "/model/m/invoke") is None
     for sample in INVOKE_PROVIDER.samples:
         complete((CORPUS / sample.answer).read_bytes())
+
+
+def test_titan_and_llama_summaries_read_their_text_and_stop() -> None:
+    titan, _ = complete((INVOKE / "ddtrace__amazon_invoke_stream__0.eventstream").read_bytes())
+    summary = BedrockInvoke.summarize(titan)
+    assert summary.stop_reason == "LENGTH"
+    assert summary.parts[0].text.startswith("\nDatadog")
+    assert summary.usage == {"input_tokens": 18, "output_tokens": 51}
+    llama, _ = complete((INVOKE / "ddtrace__meta_invoke_stream__0.eventstream").read_bytes())
+    summary = BedrockInvoke.summarize(llama)
+    assert (summary.stop_reason, summary.usage["output_tokens"]) == ("length", 60)
+
+
+def test_first_chunk_of_a_text_model_is_its_first_content() -> None:
+    framing = InvokeStreamDecoder()
+    acc = BedrockInvoke()
+    acc.feed_all(framing.feed(bs.invoke_stream({"generation": "Hi", "stop_reason": None})))
+    assert acc.content_started and not acc.done

@@ -375,8 +375,8 @@ class BedrockInvoke(Accumulator):
             problem = fold.feed(data)
             if problem:
                 self._reject(event, data, problem)
-            elif not self.content_started and isinstance(fold, (_Joined, _Titan)):
-                self.content_started = True
+            else:
+                self.content_started = True  # these models put text in every chunk
 
     def _start(self, family: str) -> None:
         self.family = family
