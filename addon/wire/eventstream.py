@@ -1,0 +1,372 @@
+"""An incremental AWS event-stream decoder (`application/vnd.amazon.eventstream`), no I/O.
+
+Bedrock streams its answers in this binary framing. Each frame is a 12-byte prelude (total
+length, headers length, CRC32 of the first 8 bytes), a block of typed headers, the payload and a
+CRC32 of everything before it. Headers of every type the spec has are read (bool, byte, short,
+int, long, byte array, string, timestamp as integer milliseconds, uuid as `uuid.UUID`).
+
+As a `Framing`, each good frame becomes one `Event`: an `event` frame (`:message-type` event) is
+named by its `:event-type`; an `exception` or `error` frame is named by its `:exception-type`
+(`:error-code`), written to `errors` as "<type>: <message>" and still emitted, so an accumulator
+can keep it. Payloads are decoded as UTF-8 text.
+
+What cannot be read goes to `errors` and everything before it is kept: a frame whose message
+CRC is wrong is dropped and decoding goes on with the next one (its length was checked by the
+prelude CRC); a prelude whose CRC or lengths are wrong leaves no way to find the next frame, so
+the rest of the body is not decoded; a body that ends inside a frame is reported by `close`.
+
+Speed: a frame is checked with two `zlib.crc32` calls and read with `struct`; bytes are looked
+at through memoryviews, never one by one; a header block seen before (a stream repeats a few)
+is parsed once. Chunks that end inside a frame are kept and joined once the frame is whole.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import NamedTuple
+from uuid import UUID
+from zlib import crc32
+
+import orjson
+
+from addon.wire.events import Event
+
+HeaderValue = bool | int | bytes | str | UUID
+Headers = Mapping[str, HeaderValue]
+"""Read-only: one header block is parsed once and shared by every frame that repeats it."""
+
+PRELUDE_SIZE = 12
+MIN_FRAME_SIZE = 16  # prelude and message CRC, no headers, empty payload
+MAX_HEADERS_SIZE = 128 * 1024  # the limits botocore enforces
+MAX_PAYLOAD_SIZE = 24 * 1024 * 1024
+
+_PRELUDE = struct.Struct(">III")
+_UINT32 = struct.Struct(">I")
+_UINT16 = struct.Struct(">H")
+_FIXED = {  # header value type -> (size, struct) for the fixed-size integer types
+    2: (1, struct.Struct(">b")),
+    3: (2, struct.Struct(">h")),
+    4: (4, struct.Struct(">i")),
+    5: (8, struct.Struct(">q")),
+    8: (8, struct.Struct(">q")),  # timestamp: milliseconds since the epoch
+}
+_HEADER_CACHE_SIZE = 64
+
+EVENT, EXCEPTION, ERROR, OTHER = range(4)
+"""What a frame is, by its `:message-type`: decided once per distinct header block."""
+
+_new_tuple = tuple.__new__
+
+
+class Frame(NamedTuple):
+    """One checked frame: its headers, its payload, and where it started in the stream."""
+
+    headers: Headers
+    payload: bytes
+    offset: int
+
+
+class FrameKind(NamedTuple):
+    """What a header block makes of a frame: its headers, `EVENT`/`EXCEPTION`/…, its name."""
+
+    headers: Headers
+    kind: int
+    name: str
+
+
+RawFrame = tuple[FrameKind, int, int, int]
+"""A frame from `scan`: its kind, its payload's start and end in the buffer, its offset."""
+
+
+def parse_headers(raw: bytes | memoryview) -> dict[str, HeaderValue]:
+    """A frame's header block as a dict; raises ValueError when it is malformed."""
+    headers: dict[str, HeaderValue] = {}
+    size = len(raw)
+    at = 0
+    try:
+        while at < size:
+            name_size = raw[at]
+            name = bytes(raw[at + 1 : at + 1 + name_size]).decode("utf-8")
+            at += 1 + name_size
+            kind = raw[at]
+            at += 1
+            value: HeaderValue
+            if kind == 0:
+                value = True
+            elif kind == 1:
+                value = False
+            elif kind in _FIXED:
+                width, unpacker = _FIXED[kind]
+                (value,) = unpacker.unpack_from(raw, at)
+                at += width
+            elif kind in (6, 7):
+                (length,) = _UINT16.unpack_from(raw, at)
+                at += 2
+                if at + length > size:
+                    raise ValueError(f"header {name!r} runs past the header block")
+                data = bytes(raw[at : at + length])
+                value = data if kind == 6 else data.decode("utf-8")
+                at += length
+            elif kind == 9:
+                if at + 16 > size:
+                    raise ValueError(f"header {name!r} runs past the header block")
+                value = UUID(bytes=bytes(raw[at : at + 16]))
+                at += 16
+            else:
+                raise ValueError(f"header {name!r} has unknown value type {kind}")
+            if name in headers:
+                raise ValueError(f"header {name!r} appears twice")
+            headers[name] = value
+    except (IndexError, struct.error) as exc:
+        raise ValueError(f"header block is cut short ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"header text is not UTF-8 ({exc})") from None
+    return headers
+
+
+class EventStreamDecoder:
+    """Feed chunks with `feed` (events) or `feed_frames` (frames), then call `close` once."""
+
+    def __init__(self) -> None:
+        self.bytes_seen = 0
+        self.frames = 0
+        """Frames read whole and with a good CRC."""
+        self._errors: list[str] = []
+        self._warnings: list[str] = []
+        self._pending: list[bytes] = []  # bytes of a frame not yet whole, joined once it is
+        self._pending_size = 0
+        self._need = PRELUDE_SIZE  # pending bytes needed before a look is worth it
+        self._offset = 0  # stream offset of the first pending byte
+        self._broken = False  # a bad prelude: nothing after it can be framed
+        self._kinds: dict[bytes, FrameKind] = {}
+
+    @property
+    def errors(self) -> list[str]:
+        return self._errors
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._warnings
+
+    # Frames ---------------------------------------------------------------------------------
+
+    def feed_frames(self, chunk: bytes) -> list[Frame]:
+        """Decode one chunk; returns the frames it completed."""
+        data, found = self.scan(chunk)
+        return [Frame(kind.headers, data[start:stop], at) for kind, start, stop, at in found]
+
+    def scan(self, chunk: bytes) -> tuple[bytes, list[RawFrame]]:
+        """Decode one chunk without copying payloads: a buffer and the frames found in it.
+
+        For framings built on this one (Bedrock's `chunk` unwrapping): each frame is its
+        `FrameKind`, its payload's start and end in the buffer, and its stream offset.
+        """
+        data = self._take(chunk)
+        if data is None:
+            return b"", []
+        return data, self._frames_in(data, None)
+
+    def _take(self, chunk: bytes) -> bytes | None:
+        """The bytes to look at now: pending ones and `chunk`, once a frame may be whole."""
+        if not chunk:
+            return None
+        self.bytes_seen += len(chunk)
+        if self._broken:
+            return None
+        pending = self._pending
+        if not pending:
+            return chunk
+        pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size < self._need:
+            return None
+        data = b"".join(pending)
+        pending.clear()
+        return data
+
+    def _frames_in(self, data: bytes, events: list[Event] | None) -> list[RawFrame]:
+        """Every whole frame in `data` (as events into `events` when it is given)."""
+        view = memoryview(data)
+        end = len(data)
+        at = 0
+        found: list[RawFrame] = []
+        unpack_prelude = _PRELUDE.unpack_from
+        unpack_crc = _UINT32.unpack_from
+        kinds = self._kinds
+        offset = self._offset
+        while end - at >= PRELUDE_SIZE:
+            total, headers_size, prelude_crc = unpack_prelude(data, at)
+            frame_end = at + total
+            if (
+                not (
+                    MIN_FRAME_SIZE + headers_size <= total <= end - at
+                    and headers_size <= MAX_HEADERS_SIZE
+                    and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+                )
+                or crc32(view[at : at + 8]) != prelude_crc
+            ):
+                if self._prelude_problem(at, total, headers_size, prelude_crc, view, end):
+                    break
+                self._need = total  # a good prelude: wait for the rest of the frame
+                break
+            payload_end = frame_end - 4
+            if crc32(view[at:payload_end]) != unpack_crc(data, payload_end)[0]:
+                self._errors.append(
+                    f"frame at byte {offset + at}: message checksum does not match; "
+                    f"its {total} bytes were dropped"
+                )
+                at = frame_end
+                continue
+            payload_start = at + PRELUDE_SIZE + headers_size
+            raw_headers = data[at + PRELUDE_SIZE : payload_start]
+            kind = kinds.get(raw_headers)
+            if kind is None:
+                try:
+                    kind = self._kind(raw_headers)
+                except ValueError as exc:
+                    self._errors.append(f"frame at byte {offset + at}: {exc}; it was dropped")
+                    at = frame_end
+                    continue
+            if events is None:
+                found.append((kind, payload_start, payload_end, offset + at))
+            elif kind.kind == EVENT:
+                try:
+                    text = str(view[payload_start:payload_end], "utf-8")
+                except UnicodeDecodeError:
+                    text = self.text(view[payload_start:payload_end], offset + at)
+                events.append(_new_tuple(Event, (kind.name, text, None, None)))
+            else:
+                events.append(self.event_for(kind, view[payload_start:payload_end], offset + at))
+            at = frame_end
+        else:
+            self._need = PRELUDE_SIZE
+        self.frames += len(found) if events is None else len(events)
+        self._keep_rest(data, at)
+        return found
+
+    def _keep_rest(self, data: bytes, used: int) -> None:
+        """Hold the bytes after the last whole frame for the next chunk."""
+        rest = len(data) - used
+        self._offset += used
+        if rest and not self._broken:
+            self._pending.append(data[used:] if used else data)
+            self._pending_size = rest
+        else:
+            self._pending_size = 0
+
+    def _prelude_problem(
+        self, at: int, total: int, headers_size: int, crc: int, view: memoryview, end: int
+    ) -> bool:
+        """Whether the prelude at `at` is bad (and decoding stops); False: the frame is cut."""
+        if crc32(view[at : at + 8]) != crc:
+            self._stop(at, "its prelude checksum does not match")
+        elif total < MIN_FRAME_SIZE + headers_size:
+            self._stop(at, f"its lengths do not fit (total {total}, headers {headers_size})")
+        elif headers_size > MAX_HEADERS_SIZE or total - headers_size > MAX_PAYLOAD_SIZE + 16:
+            self._stop(at, f"it is larger than AWS allows (total {total} bytes)")
+        else:
+            return False
+        return True
+
+    def _kind(self, raw_headers: bytes) -> FrameKind:
+        found = _classify(MappingProxyType(parse_headers(raw_headers)))
+        if len(self._kinds) >= _HEADER_CACHE_SIZE:
+            self._kinds.clear()  # headers that vary per frame: no use keeping them
+        self._kinds[raw_headers] = found
+        return found
+
+    def _stop(self, at: int, why: str) -> None:
+        offset = self._offset + at
+        self._broken = True
+        lost = self.bytes_seen - offset
+        what = "no AWS event-stream frame" if offset == 0 else "no frame"
+        self._errors.append(
+            f"{what} at byte {offset}: {why}; the {lost} bytes from there were not decoded"
+        )
+
+    # Events ---------------------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Decode one chunk; returns one event per frame it completed."""
+        data = self._take(chunk)
+        events: list[Event] = []
+        if data is not None:
+            self._frames_in(data, events)
+        return events
+
+    def event(self, frame: Frame) -> Event:
+        """The event for one frame from `feed_frames`, as `feed` would have made it."""
+        return self.event_for(_classify(frame.headers), frame.payload, frame.offset)
+
+    def event_for(self, kind: FrameKind, payload: memoryview | bytes, at: int) -> Event:
+        """The event for one frame; notes exception and error frames in `errors`."""
+        text = self.text(payload, at)
+        if kind.kind == EVENT:
+            return Event(kind.name, text)
+        if kind.kind == EXCEPTION:
+            self._errors.append(f"{kind.name}: {_message(text)}")
+        elif kind.kind == ERROR:
+            message = kind.headers.get(":error-message")
+            if not isinstance(message, str):
+                message = text
+            elif not text:
+                text = orjson.dumps({"message": message}).decode()
+            self._errors.append(f"{kind.name}: {message}")
+        else:
+            message_type = kind.headers.get(":message-type")
+            self._warnings.append(
+                f"frame at byte {at}: unknown message type {message_type!r}; kept as an event"
+            )
+        return Event(kind.name, text)
+
+    def text(self, payload: memoryview | bytes, at: int) -> str:
+        """A payload as text; invalid UTF-8 is an error and decoded as U+FFFD."""
+        try:
+            return str(payload, "utf-8")
+        except UnicodeDecodeError:
+            self._errors.append(f"frame at byte {at}: payload is not UTF-8; decoded as U+FFFD")
+            return str(payload, "utf-8", "replace")
+
+    def close(self) -> list[Event]:
+        """End of body: a frame still incomplete is noted in `errors` (no events are held)."""
+        if self._pending_size and not self._broken:
+            size = self._pending_size
+            if size < PRELUDE_SIZE:
+                what = f"{size} bytes, less than a prelude"
+            else:
+                what = f"{size} of its {self._need} bytes"
+            self._errors.append(f"body ended inside a frame at byte {self._offset}: {what}")
+            self._pending.clear()
+            self._pending_size = 0
+        if self.bytes_seen and not self.frames and not self._errors:
+            self._errors.append("no AWS event-stream frames found in the body")
+        return []
+
+
+def _classify(headers: Headers) -> FrameKind:
+    """How a frame with these headers becomes an event: its kind and its name."""
+    message_type = headers.get(":message-type", "event")
+    if message_type == "event":
+        kind, name = EVENT, headers.get(":event-type")
+    elif message_type == "exception":
+        kind, name = EXCEPTION, headers.get(":exception-type")
+    elif message_type == "error":
+        kind, name = ERROR, headers.get(":error-code")
+    else:
+        kind, name = OTHER, headers.get(":event-type") or message_type
+    return FrameKind(headers, kind, name if isinstance(name, str) and name else "message")
+
+
+def _message(text: str) -> str:
+    """The `message` of an exception payload, or the payload itself."""
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+    if isinstance(body, dict):
+        for key in ("message", "Message"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+    return text
