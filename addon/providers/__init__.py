@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from addon.providers import anthropic_messages, openai_chat, openai_responses
+from addon.providers import (
+    anthropic_messages,
+    anthropic_vertex,
+    bedrock_converse,
+    bedrock_invoke,
+    openai_chat,
+    openai_responses,
+)
 from addon.providers.base import Accumulator, Part, Provider, Route, Sample, Summary, Usage
 
 REGISTRY: tuple[Provider, ...] = (
     anthropic_messages.PROVIDER,
     openai_chat.PROVIDER,
     openai_responses.PROVIDER,
+    bedrock_invoke.PROVIDER,
+    bedrock_converse.PROVIDER,
+    anthropic_vertex.PROVIDER,
 )
 
 PROVIDERS: dict[str, Provider] = {provider.id: provider for provider in REGISTRY}

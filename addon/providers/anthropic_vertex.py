@@ -47,10 +47,7 @@ PROVIDER = Provider(
                 "stream": True,
             },
             answer="sdk/anthropic/basic_response.sse",
-            headers=(
-                ("content-type", "application/json"),
-                ("authorization", "Bearer fake-access-token"),
-            ),
+            headers=(("authorization", "Bearer fake-access-token"),),
         ),
     ),
 )

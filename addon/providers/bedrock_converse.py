@@ -538,10 +538,7 @@ CONVERSE_PROVIDER = Provider(
             },
             answer="bedrock/converse/ddtrace__bedrock_converse_stream__0.eventstream",
             content_type="application/vnd.amazon.eventstream",
-            headers=(
-                ("content-type", "application/json"),
-                ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/fake"),
-            ),
+            headers=(("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/fake"),),
         ),
     ),
 )

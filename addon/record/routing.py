@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from addon.providers import PROVIDERS, REGISTRY, Provider, Route
+from addon.providers import PROVIDERS, Provider, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ def compile_route(route: Route, provider: Provider) -> CompiledRoute:
 
 
 def default_routes() -> tuple[CompiledRoute, ...]:
-    routes = [compile_route(r, p) for p in REGISTRY for r in p.routes]
+    routes = [compile_route(r, p) for p in PROVIDERS.values() for r in p.routes]
     return (
         *(r for r in routes if r.host != "*"),
         *(r for r in routes if r.host == "*"),

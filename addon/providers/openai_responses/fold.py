@@ -15,15 +15,14 @@ from typing import Any, ClassVar
 
 import orjson
 
-from addon.providers.base import JSON, Accumulator, Summary, Usage, count
+from addon.providers.base import JSON, Summary, Usage, count
 from addon.providers.openai_responses import summary
+from addon.providers.openai_responses.addressing import Addressing
 from addon.providers.openai_responses.state import (
     _AUDIO_EVENTS,
     _DELTA_PART_TYPE,
     _FIELD_DELTAS,
-    _FIELD_DONES,
     _INLINED,
-    _PART_TYPES,
     _PROGRESS_EVENTS,
     _error_text,
     _identity,
@@ -33,7 +32,7 @@ from addon.providers.openai_responses.state import (
 from addon.wire.sse import ServerSentEvent
 
 
-class OpenAIResponses(Accumulator):
+class OpenAIResponses(Addressing):
     """Rebuilds a Responses API `Response` from its stream.
 
     Terminal events: `response.completed`, `response.incomplete` and `response.failed` all end
@@ -144,111 +143,6 @@ class OpenAIResponses(Accumulator):
         # Named only by the SSE `event:` line: the same event again, with its type inside.
         data["type"] = kind
         self._feed(ServerSentEvent(event.event, orjson.dumps(data).decode(), event.id))
-
-    @staticmethod
-    def _where(data: JSON) -> str:
-        seq = data.get("sequence_number")
-        return str(data.get("type")) if seq is None else f"{data.get('type')} #{seq}"
-
-    def _problem(self, data: JSON, text: str) -> None:
-        self.errors.append(f"{self._where(data)}: {text}")
-
-    def _problem_once(self, key: Any, data: JSON, text: str) -> None:
-        """For problems every later delta would repeat (an item never added)."""
-        if key not in self._reported:
-            self._reported.add(key)
-            self._gaps.append(f"{self._where(data)}: {text}")
-
-    def _no_base_yet(self, data: JSON) -> None:
-        if self._base is None and self._final is None:
-            self._problem_once(
-                "no base", data, "arrived before response.created (or any response snapshot)"
-            )
-
-    def _item(self, data: JSON, item_type: str | None = None) -> _Item | None:
-        """The item an event addresses; reports a missing one once, or a wrong item type."""
-        index = data.get("output_index")
-        item = self._items.get(index) if type(index) is int else None
-        if item is None:
-            self._no_base_yet(data)
-            self._problem_once(
-                ("missing", repr(index)), data, f"output_index {index!r} was never added"
-            )
-            return None
-        if item_type is not None and item.item.get("type") != item_type:
-            self._wrong_target(data, f"a {item.item.get('type')!r} item")
-            return None
-        return item
-
-    def _wrong_target(self, data: JSON, what: str) -> None:
-        """An event for something its target cannot hold: say so, keep the event."""
-        self._problem(data, f"output_index {data.get('output_index')} is {what}; event kept")
-        self.unknown.append({"event": data.get("type"), "data": data})
-
-    def _string(self, data: JSON, key: str) -> str | None:
-        """The text an event carries under `key`; anything else is reported and kept."""
-        value = data.get(key)
-        if isinstance(value, str):
-            return value
-        self._problem(data, f"{key} is {type(value).__name__}, not text; event kept")
-        self.unknown.append({"event": data.get("type"), "data": data})
-        return None
-
-    def _index(self, data: JSON, key: str) -> int | None:
-        """A part or command index; anything else would break the order of the output."""
-        index = data.get(key)
-        if type(index) is int and index >= 0:
-            return index
-        self._problem(data, f"{key} {index!r} is not an index; event kept")
-        self.unknown.append({"event": data.get("type"), "data": data})
-        return None
-
-    @staticmethod
-    def _items_content(item: _Item) -> dict[int, _Part] | None:
-        """Content parts of an item; messages and reasoning have them even if added without."""
-        if item.content is None and item.item.get("type") in ("message", "reasoning"):
-            item.content = {}
-        return item.content
-
-    @staticmethod
-    def _items_summary(item: _Item) -> dict[int, _Part] | None:
-        """Summary parts of an item; reasoning has them even if added without."""
-        if item.summary is None and item.item.get("type") == "reasoning":
-            item.summary = {}
-        return item.summary
-
-    def _part(
-        self,
-        data: JSON,
-        parts_of: Callable[[_Item], dict[int, _Part] | None],
-        part_type: str,
-        index_key: str = "content_index",
-    ) -> _Part | None:
-        """The part a text event addresses; one the stream never announced is made and reported."""
-        item = self._item(data)
-        if item is None:
-            return None
-        parts = parts_of(item)
-        if parts is None:
-            self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
-            return None
-        index = self._index(data, index_key)
-        if index is None:
-            return None
-        part = parts.get(index)
-        if part is None:
-            if part_type not in _PART_TYPES.get(item.item.get("type"), (part_type,)):
-                self._wrong_target(data, f"a {item.item.get('type')!r} item")
-                return None
-            self._problem(
-                data,
-                f"{index_key} {index} of output_index {data.get('output_index')} was never added",
-            )
-            part = parts[index] = _Part({"type": part_type})
-        elif part.type != part_type:
-            self._wrong_target(data, f"holding a {part.type!r} part at {index_key} {index}")
-            return None
-        return part
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -479,84 +373,6 @@ class OpenAIResponses(Accumulator):
 
     # -- item fields: arguments, input, code ---------------------------------------------
 
-    def _field_delta(self, data: JSON) -> None:
-        """The first delta of a field starts it from the item's value (usually "")."""
-        item_type, key = _FIELD_DELTAS[data["type"]]
-        item = self._item(data, item_type)
-        delta = self._string(data, "delta") if item is not None else None
-        if delta is None:
-            return
-        pieces = item.fields.get(key)
-        if pieces is None:
-            start = item.item.get(key)
-            pieces = item.fields[key] = [start if isinstance(start, str) else ""]
-        pieces.append(delta)
-
-    def _field_done(self, data: JSON) -> None:
-        item_type, key = _FIELD_DONES[data["type"]]
-        item = self._item(data, item_type)
-        text = self._string(data, key) if item is not None else None
-        if text is not None:
-            item.fields[key] = [text]
-
-    # -- shell tool ----------------------------------------------------------------------
-
-    def _shell_command(self, data: JSON) -> None:
-        item = self._item(data, "shell_call")
-        if item is None:
-            return
-        index = self._index(data, "command_index")
-        if index is None:
-            return
-        if data["type"].endswith(".delta"):
-            self.content_started = True
-            delta = self._string(data, "delta")
-            if delta is not None:
-                item.commands.setdefault(index, [""]).append(delta)
-            return
-        command = self._string(data, "command")
-        if command is not None:
-            item.commands[index] = [command]
-
-    def _shell_output_delta(self, data: JSON) -> None:
-        item = self._item(data, "shell_call_output")
-        if item is None:
-            return
-        index = self._index(data, "command_index")
-        if index is None:
-            return
-        delta = data.get("delta")
-        if not isinstance(delta, dict):
-            self._problem(data, "delta is not an object; event kept")
-            self.unknown.append({"event": data.get("type"), "data": data})
-            return
-        entry = item.shell_output.setdefault(index, {})
-        for stream in ("stdout", "stderr"):
-            text = delta.get(stream)
-            if isinstance(text, str) and text:
-                pieces = entry.get(stream)
-                if not isinstance(pieces, list):
-                    pieces = entry[stream] = [""]
-                pieces.append(text)
-
-    def _shell_output_done(self, data: JSON) -> None:
-        """The done event lists the command's output; one entry is that command's whole output."""
-        item = self._item(data, "shell_call_output")
-        if item is None:
-            return
-        index = self._index(data, "command_index")
-        if index is None:
-            return
-        output = data.get("output")
-        if isinstance(output, list) and len(output) == 1 and isinstance(output[0], dict):
-            entry = dict(output[0])
-            for stream in ("stdout", "stderr"):
-                if isinstance(entry.get(stream), str):
-                    entry[stream] = [entry[stream]]
-            item.shell_output[index] = entry
-        else:
-            self.unknown.append({"event": data.get("type"), "data": data})
-
     # -- results ---------------------------------------------------------------------------
 
     def result(self) -> JSON | None:
@@ -626,10 +442,10 @@ class OpenAIResponses(Accumulator):
         "response.refusal.done": _part_text_done,
         "response.reasoning_text.done": _part_text_done,
         "response.reasoning_summary_text.done": _summary_text_done,
-        "response.function_call_arguments.done": _field_done,
-        "response.custom_tool_call_input.done": _field_done,
-        "response.mcp_call_arguments.done": _field_done,
-        "response.code_interpreter_call_code.done": _field_done,
+        "response.function_call_arguments.done": Addressing._field_done,
+        "response.custom_tool_call_input.done": Addressing._field_done,
+        "response.mcp_call_arguments.done": Addressing._field_done,
+        "response.code_interpreter_call_code.done": Addressing._field_done,
         "response.content_part.added": _part_added,
         "response.content_part.done": _part_done,
         "response.reasoning_summary_part.added": _summary_part_added,
@@ -644,11 +460,11 @@ class OpenAIResponses(Accumulator):
         "response.incomplete": _terminal,
         "response.failed": _terminal,
         "error": _error_event,
-        "response.shell_call_command.added": _shell_command,
-        "response.shell_call_command.delta": _shell_command,
-        "response.shell_call_command.done": _shell_command,
-        "response.shell_call_output_content.delta": _shell_output_delta,
-        "response.shell_call_output_content.done": _shell_output_done,
+        "response.shell_call_command.added": Addressing._shell_command,
+        "response.shell_call_command.delta": Addressing._shell_command,
+        "response.shell_call_command.done": Addressing._shell_command,
+        "response.shell_call_output_content.delta": Addressing._shell_output_delta,
+        "response.shell_call_output_content.done": Addressing._shell_output_done,
         **dict.fromkeys(_PROGRESS_EVENTS, _progress),
         **dict.fromkeys(_AUDIO_EVENTS, _audio),
     }

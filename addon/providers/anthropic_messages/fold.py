@@ -1,4 +1,4 @@
-"""Anthropic Messages: fold `message_start` … `message_stop` into the non-streaming Message.
+"""The Messages fold: `message_start` … `message_stop` into the non-streaming Message.
 
 Mirrors `accumulate_event` of anthropic-sdk-python (`lib/streaming/_beta_messages.py`, which
 knows every block and delta of the plain helper plus `compaction`, `fallback` and
@@ -28,129 +28,19 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import pydantic_core
 
-from addon.providers.base import (
-    JSON,
-    Accumulator,
-    Part,
-    Provider,
-    Route,
-    Sample,
-    Summary,
-    Usage,
-    count,
+from addon.providers.anthropic_messages import summary
+from addon.providers.anthropic_messages.block import (
+    _EVENT_LEVEL_FIELDS,
+    _STOP_FIELDS,
+    KNOWN_DELTA_TYPES,
+    _Block,
 )
+from addon.providers.base import JSON, Accumulator, Summary, Usage, count
 from addon.wire.sse import ServerSentEvent
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
-
-TOOL_USE_TYPES = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
-"""Blocks whose `input` the SDK builds from `input_json_delta` (here: any block with `input`)."""
-
-KNOWN_DELTA_TYPES = frozenset(
-    {
-        "text_delta",
-        "input_json_delta",
-        "citations_delta",
-        "thinking_delta",
-        "signature_delta",
-        "compaction_delta",
-    }
-)
-
-_STOP_FIELDS = ("stop_reason", "stop_sequence", "stop_details")
-_EVENT_LEVEL_FIELDS = ("context_management", "input_transformations")
-
-
-class _Block:
-    """A started content block and the fragments not yet joined into it."""
-
-    __slots__ = (
-        "block",
-        "delta_key",
-        "delta_type",
-        "dropped",
-        "fast_type",
-        "input_problem",
-        "json_text",
-        "parts",
-        "type",
-    )
-
-    def __init__(self, block: JSON) -> None:
-        self.block = block
-        self.type: Any = block.get("type")
-        # The one delta type that grows this block, and the delta key holding the fragment.
-        self.delta_type: str | None = None
-        self.delta_key = ""
-        self.fast_type: str | None = None
-        """`delta_type` once the first delta came (by the slow path, which notes first content)."""
-        if self.type == "text":
-            self.delta_type, self.delta_key = "text_delta", "text"
-        elif self.type == "thinking":
-            self.delta_type, self.delta_key = "thinking_delta", "thinking"
-        elif self.type in TOOL_USE_TYPES or "input" in block:
-            self.delta_type, self.delta_key = "input_json_delta", "partial_json"
-        self.parts: list[Any] = []
-        self.json_text = ""
-        """All tool-input JSON so far; input is parsed from the whole text, like the SDK."""
-        self.input_problem: str | None = None
-        """Why `input` is not the whole JSON text (from the latest parse)."""
-        self.dropped = 0
-        """Fragments that were not text and so could not be joined."""
-
-    @property
-    def problem(self) -> str | None:
-        """What went wrong with this block's content, for `errors` when the block ends."""
-        notes = [self.input_problem] if self.input_problem else []
-        if self.dropped:
-            notes.insert(0, f"{self.dropped} non-text {self.delta_key!r} fragments were left out")
-        return "; ".join(notes) or None
-
-    def materialize(self) -> None:
-        """Join pending fragments into the block (once per call, never per delta)."""
-        parts = self.parts
-        if not parts:
-            return
-        try:
-            joined = "".join(parts)
-        except TypeError:
-            texts = [p for p in parts if isinstance(p, str)]
-            self.dropped += len(parts) - len(texts)
-            joined = "".join(texts)
-        parts.clear()
-        block = self.block
-        if self.delta_key == "partial_json":
-            self.json_text += joined
-            if self.json_text:  # the SDK leaves `input` alone while the JSON is still empty
-                self._parse_input()
-            return
-        base = block.get(self.delta_key)
-        block[self.delta_key] = base + joined if isinstance(base, str) else joined
-
-    def _parse_input(self) -> None:
-        text = self.json_text
-        # pydantic-core parses with jiter, as the SDK does: orjson would turn integers wider
-        # than 64 bits into floats.
-        try:
-            self.block["input"] = pydantic_core.from_json(text)
-            self.input_problem = None
-            return
-        except ValueError:
-            pass
-        try:
-            self.block["input"] = pydantic_core.from_json(text, allow_partial=True)
-            self.input_problem = (
-                "input JSON is incomplete; input keeps the values that are complete "
-                f"(as the SDK's partial parse); raw JSON: {text}"
-            )
-        except ValueError as exc:
-            self.input_problem = (
-                f"input JSON does not parse ({exc}); input keeps its earlier value; "
-                f"raw JSON: {text}"
-            )
 
 
 class AnthropicMessages(Accumulator):
@@ -467,40 +357,7 @@ class AnthropicMessages(Accumulator):
 
     @staticmethod
     def summarize(response: JSON) -> Summary:
-        if not isinstance(response, dict):
-            return Summary()
-        usage = response.get("usage")
-        summary = Summary(
-            model=response.get("model"),
-            stop_reason=response.get("stop_reason"),
-            usage=dict(usage) if isinstance(usage, dict) else {},
-        )
-        parts = summary.parts
-        if response.get("type") == "error":
-            parts.append(Part("error", _error_text(response)))
-        content = response.get("content")
-        for block in content if isinstance(content, list) else ():
-            if not isinstance(block, dict):
-                parts.append(Part("unknown", _json_text(block)))
-                continue
-            block_type = block.get("type")
-            if block_type == "text":
-                parts.append(Part("text", str(block.get("text") or "")))
-            elif block_type == "thinking":
-                parts.append(Part("thinking", str(block.get("thinking") or "")))
-            elif block_type in TOOL_USE_TYPES or "input" in block:
-                name = block.get("name")
-                parts.append(
-                    Part(
-                        "tool_call",
-                        _json_text(block.get("input")),
-                        name=str(name) if name is not None else None,
-                    )
-                )
-            else:
-                rest = {k: v for k, v in block.items() if k != "type"}
-                parts.append(Part(str(block_type), _json_text(rest)))
-        return summary
+        return summary.summarize(response)
 
     @staticmethod
     def usage(response: JSON) -> Usage:
@@ -517,7 +374,7 @@ class AnthropicMessages(Accumulator):
     @staticmethod
     def response_complete(response: JSON) -> list[str]:
         if isinstance(response, dict) and response.get("type") == "error":
-            return [f"error response: {_error_text(response)}"]
+            return [f"error response: {summary.error_text(response)}"]
         return []
 
 
@@ -533,56 +390,3 @@ def _copy_block(block: Any) -> Any:
     if isinstance(citations, list):
         copy["citations"] = list(citations)
     return copy
-
-
-def _error_text(body: JSON) -> str:
-    error = body.get("error")
-    if isinstance(error, dict):
-        described = [str(p) for p in (error.get("type"), error.get("message")) if p]
-        if described:
-            return ": ".join(described)
-    return _json_text(error)
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. integers wider than 64 bits from the tool-input parser
-        return repr(value)
-
-
-PROVIDER = Provider(
-    id=AnthropicMessages.provider,
-    title="Anthropic Messages",
-    accumulator=AnthropicMessages,
-    routes=(
-        Route("api.anthropic.com", r"^/v1/messages$"),
-        # Gateways, Azure AI Foundry (`/anthropic/v1/messages`), `--mode reverse:` set-ups.
-        Route("*", r"/v1/messages$"),
-    ),
-    samples=tuple(
-        Sample(
-            "api.anthropic.com",
-            "/v1/messages",
-            {
-                "model": "model",
-                "messages": [{"role": "user", "content": "Hello"}],
-                "max_tokens": 1024,
-                "stream": True,
-            },
-            answer,
-            headers=(
-                ("x-api-key", "sk-ant-api03-FAKE-flows-key-0000000000"),
-                ("anthropic-version", "2023-06-01"),
-            ),
-        )
-        for answer in (
-            "ccproxy/claude_messages.sse",
-            "ccproxy/claude_messages_tools.sse",
-            "sdk/anthropic/tool_use_response.sse",
-            "sdk/anthropic/stream-a-refusal.sse",
-            "sdk/anthropic/stream-a-toolrefusal.sse",
-            "sdk/anthropic/incomplete_partial_json_response.sse",
-        )
-    ),
-)
