@@ -38,6 +38,8 @@ _PROVIDER_BY_PREFIX = {
     "ccproxy/claude_": "anthropic-messages",
     "ccproxy/copilot_": "openai-chat",
     "ccproxy/codex_": "openai-responses",
+    "chat-compat/": "openai-chat",
+    "azure-openai/": "openai-chat",
 }
 
 
