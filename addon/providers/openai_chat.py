@@ -18,16 +18,17 @@ Where the SDK is wrong, the API's non-streaming shape wins instead:
 
 OpenAI-compatible servers stretch the format further; their own non-streamed shape wins:
 - a `signature`, `format` or Groq `channel` repeated in every delta is kept once, and the
-  first chunk with a non-empty `id` gives the completion its `id` and `created` (Groq's
-  compound model changes both per chunk and ends with `id: "stub"`; Azure and Copilot open
-  with `id: ""` and `created: 0`);
+  chunk that opens the first choice gives the completion its `id` and `created` when its
+  `id` is not empty (Groq's compound model changes both per chunk and ends with `id:
+  "stub"`; Azure and Copilot open with a choice-less `id: ""`, `created: 0` chunk);
 - OpenRouter's `reasoning_details` are merged by `index` and `type` (and `id` where both
   have one): `text`, `summary` and `data` joined, `signature`, `format`, `id` kept whole;
 - Mistral's content parts (`[{"type": "thinking", ...}]` between plain text deltas) become
   the list of parts its non-streamed answer has: consecutive parts of one type joined;
 - Groq's `executed_tools` entries arrive whole and again with their output: latest wins;
-- Groq's `x_groq` is merged key by key, and its `usage` (and `usage_breakdown`) also stand
-  at the top level when the stream sent none there, as in Groq's non-streamed answer;
+- Groq's `x_groq` of the first chunk and of the last are merged key by key, and its `usage`
+  (and `usage_breakdown`) also stand at the top level when the stream sent none there, as
+  in Groq's non-streamed answer;
 - a choice's object fields (Azure's `content_filter_results`) are updated key by key, so
   the closing chunk's empty `{}` erases nothing;
 - an `error` inside a chunk (OpenRouter mid-stream) is reported and the chunk still merged;
@@ -331,11 +332,8 @@ class OpenAIChat(Accumulator):
         """Choice index → choice fields, with the accumulated `message` in place of `delta`."""
         self._problems: list[str] = []
         """Reused for what one delta could not merge (empty between chunks)."""
-        self._id: str | None = None
-        """The first non-empty `id` (see the module docstring), and the `created` beside it."""
-        self._created: Any = None
-        self._x_groq: JSON | None = None
-        """Groq's `x_groq` objects, merged key by key."""
+        self._opening: JSON | None = None
+        """The chunk that opened the first choice: its `id`, `created` and `x_groq` count."""
 
     def _feed(self, event: ServerSentEvent) -> None:
         data = event.data
@@ -358,10 +356,6 @@ class OpenAIChat(Accumulator):
         for key, value in chunk.items():
             if value is not None:
                 top[key] = value  # `choices`, `object`, `obfuscation` are left out later
-        if self._id is None:
-            self._first_id(chunk)
-        if "x_groq" in chunk:
-            self._merge_x_groq(chunk["x_groq"])
         choices = chunk.get("choices")
         if not choices:
             return
@@ -373,6 +367,8 @@ class OpenAIChat(Accumulator):
         for choice in choices:
             state = states.get(choice.get("index", 0)) if type(choice) is dict else None
             if state is None:
+                if self._opening is None:
+                    self._opening = chunk
                 self._first_choice(choice)
                 continue
             delta = choice.get("delta")
@@ -428,20 +424,6 @@ class OpenAIChat(Accumulator):
         if self.done:
             self.errors.append(f"chunk #{self._chunks}: arrived after [DONE]")
         return True
-
-    def _first_id(self, chunk: JSON) -> None:
-        chunk_id = chunk.get("id")
-        if type(chunk_id) is str and chunk_id:
-            self._id = chunk_id
-            self._created = chunk.get("created")
-
-    def _merge_x_groq(self, x_groq: Any) -> None:
-        """Groq's first chunk says `id` and `seed`, its last `id` and `usage`: keep them all."""
-        if type(x_groq) is not dict:
-            return  # kept as the latest non-null value, like any top-level field
-        if self._x_groq is None:
-            self._x_groq = {}
-        self._x_groq.update((k, v) for k, v in x_groq.items() if v is not None)
 
     def _error(self, choice_index: int, text: str) -> None:
         self.errors.append(f"chunk #{self._chunks} choice {choice_index}: {text}")
@@ -508,13 +490,10 @@ class OpenAIChat(Accumulator):
         if not self._top and not self._choices:
             return None
         fields = {k: v for k, v in self._top.items() if k not in _NOT_COPIED_KEYS}
-        if self._id is not None:
-            fields["id"] = self._id
-            if self._created is not None:
-                fields["created"] = self._created
-        x_groq = self._x_groq
-        if x_groq is not None:
-            fields["x_groq"] = x_groq
+        if self._opening is not None:
+            self._opening_fields(self._opening, fields)
+        x_groq = fields.get("x_groq")
+        if type(x_groq) is dict:
             for key in _X_GROQ_LIFTED:  # where Groq's non-streamed answer has them
                 if key in x_groq and fields.get(key) is None:
                     fields[key] = x_groq[key]
@@ -524,6 +503,22 @@ class OpenAIChat(Accumulator):
             del completion["id"]
         completion["choices"] = [self._export_choice(i) for i in sorted(self._choices)]
         return completion
+
+    @staticmethod
+    def _opening_fields(opening: JSON, fields: JSON) -> None:
+        """What the chunk that opened the first choice says over the latest values: its
+        non-empty `id` and its `created`, and its `x_groq` keys that later ones lack (Groq's
+        first chunk says `id` and `seed`, its last `id` and `usage`). Taken here, not per
+        chunk, so the common chunk pays nothing for it."""
+        opening_id = opening.get("id")
+        if type(opening_id) is str and opening_id:
+            fields["id"] = opening_id
+            if opening.get("created") is not None:
+                fields["created"] = opening["created"]
+        first = opening.get("x_groq")
+        latest = fields.get("x_groq")
+        if type(first) is dict and type(latest) is dict and first is not latest:
+            fields["x_groq"] = {**first, **{k: v for k, v in latest.items() if v is not None}}
 
     def _export_choice(self, index: int) -> JSON:
         state = self._choices[index]
