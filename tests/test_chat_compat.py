@@ -115,7 +115,8 @@ def choice_chunks(chunks: list[JSON]) -> dict[int, list[JSON]]:
 
 
 def latest(values: list[Any]) -> Any:
-    """The last non-null value; objects updated key by key (an empty one erases nothing)."""
+    """The last non-null value; objects merged key by key (Groq's `x_groq`: the first
+    chunk's `id` and `seed`, the last's `usage`)."""
     out: Any = None
     for value in values:
         if isinstance(value, dict) and isinstance(out, dict):
@@ -182,7 +183,8 @@ def fix_late_choice(expected: JSON, chunks: list[JSON]) -> bool:
     for index, items in choice_chunks(chunks).items():
         target = choice_of(expected, index)
         for key in sorted({k for i in items for k in i if k not in fixed}):
-            value = strip_nulls(latest([i.get(key) for i in items]))
+            values = [i.get(key) for i in items if i.get(key) not in (None, {})]
+            value = strip_nulls(copy.deepcopy(values[-1])) if values else None
             if value is not None and target.get(key) != value:
                 target[key] = value
                 changed = True
@@ -617,15 +619,15 @@ def test_azure_opening_chunk_gives_prompt_filter_results_and_filters_are_latest(
     assert "prompt_filter_results" not in sdk(body)  # SDK-wrong: it skips `object: ""`
 
 
-def test_content_filter_results_update_key_by_key() -> None:
+def test_a_later_content_filter_result_replaces_an_earlier_one_and_empty_erases_none() -> None:
     safe = {"filtered": False, "severity": "safe"}
+    high = {"filtered": True, "severity": "high"}
     body = sse(
         chunk({**choice(role="assistant", content="a"), "content_filter_results": {"hate": safe}}),
-        chunk({**choice(content="b"), "content_filter_results": {"violence": safe}}),
-        chunk(choice(finish_reason="stop")),
+        chunk({**choice(content="b"), "content_filter_results": {"hate": high}}),
+        chunk({**choice(finish_reason="content_filter"), "content_filter_results": {}}),
     )
-    filters = ours(body)["choices"][0]["content_filter_results"]
-    assert filters == {"hate": safe, "violence": safe}
+    assert ours(body)["choices"][0]["content_filter_results"] == {"hate": high}
 
 
 def test_mistral_thinking_parts_then_text_become_two_parts() -> None:

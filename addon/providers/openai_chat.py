@@ -29,8 +29,8 @@ OpenAI-compatible servers stretch the format further; their own non-streamed sha
 - Groq's `x_groq` of the first chunk and of the last are merged key by key, and its `usage`
   (and `usage_breakdown`) also stand at the top level when the stream sent none there, as
   in Groq's non-streamed answer;
-- a choice's object fields (Azure's `content_filter_results`) are updated key by key, so
-  the closing chunk's empty `{}` erases nothing;
+- a choice's other fields keep their latest value, and an empty object erases none (Azure
+  closes with `content_filter_results: {}`);
 - an `error` inside a chunk (OpenRouter mid-stream) is reported and the chunk still merged;
   Azure's opening chunk (`object: ""`, `prompt_filter_results`) is merged, not skipped.
 """
@@ -289,19 +289,6 @@ _PART_LISTS = frozenset(("content", "thinking"))
 _JOINED_PART_TYPES = frozenset(("text", "thinking"))
 
 
-def _merge_choice_fields(state: JSON, choice: JSON) -> None:
-    """Choice fields beyond the streamed ones: the latest non-null value wins, and objects are
-    updated key by key (Azure closes with `content_filter_results: {}`, which erases nothing)."""
-    for key, value in choice.items():
-        if value is None or key in _STREAMED_CHOICE_KEYS:
-            continue
-        current = state.get(key)
-        if type(value) is dict and type(current) is dict:
-            current.update(value)
-        else:
-            state[key] = value
-
-
 def _copy(value: JSON) -> JSON:
     """A deep copy of plain JSON (orjson is far faster at it than `copy.deepcopy`)."""
     copied: JSON = orjson.loads(orjson.dumps(value))
@@ -388,7 +375,15 @@ class OpenAIChat(Accumulator):
             if logprobs is not None:
                 self._apply_logprobs(state, logprobs)
             if not choice.keys() <= _STREAMED_CHOICE_KEYS:
-                _merge_choice_fields(state, choice)
+                # The latest value wins, but neither a null nor an empty object (Azure closes
+                # with `content_filter_results: {}`) erases one.
+                for key, value in choice.items():
+                    if not (
+                        value is None
+                        or key in _STREAMED_CHOICE_KEYS
+                        or (type(value) is dict and not value)
+                    ):
+                        state[key] = value
 
     def _not_json(self, event: ServerSentEvent, exc: orjson.JSONDecodeError) -> None:
         data = event.data
