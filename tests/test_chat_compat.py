@@ -25,7 +25,7 @@ from addon.providers.openai_chat import OpenAIChat
 from addon.wire.sse import SSEDecoder
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.openai_chat import sdk_accumulated_snapshot, sdk_final_completion
-from tests.test_openai_chat import choice, chunk, chunks_of, rewrite, sse
+from tests.test_openai_chat import choice, chunk, chunks_of, rewrite, scramble, sse
 
 PROVIDER = "openai-chat"
 STREAMS = corpus_streams("chat-compat") + corpus_streams("azure-openai")
@@ -319,12 +319,16 @@ def test_compat_stream_has_no_concatenated_identifiers(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.name)
-def test_compat_stream_event_by_event_gives_the_same_completion(path: Path) -> None:
+def test_compat_stream_in_pieces_with_midway_results_gives_the_same_completion(
+    path: Path,
+) -> None:
     body = path.read_bytes()
     decoder = SSEDecoder()
     accumulator = OpenAIChat()
-    for at in range(0, len(body), 97):
+    for number, at in enumerate(range(0, len(body), 97)):
         accumulator.feed_all(decoder.feed(body[at : at + 97]))
+        if number % 5 == 0:
+            scramble(accumulator.result())  # what result() gave must share nothing with state
     accumulator.feed_all(decoder.close())
     accumulator.finish()
     assert accumulator.result() == rebuilt(body)["response"]
@@ -427,6 +431,23 @@ def test_reasoning_details_with_different_ids_stay_apart() -> None:
     )
     details = message_of(ours(body))["reasoning_details"]
     assert [(d["id"], d["data"]) for d in details] == [("tool_a", "sigA"), ("tool_b", "sigB")]
+
+
+def test_reasoning_details_without_index_join_by_type() -> None:
+    def text(piece: str) -> dict[str, Any]:
+        return choice(reasoning_details=[{"type": "reasoning.text", "text": piece}])
+
+    body = sse(
+        chunk(choice(role="assistant", content="")),
+        chunk(text("Step")),
+        chunk(text(" one.")),
+        chunk(choice(reasoning_details=[{"type": "reasoning.encrypted", "data": "x"}])),
+        chunk(choice(content="Done", finish_reason="stop")),
+    )
+    assert message_of(ours(body))["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "Step one."},
+        {"type": "reasoning.encrypted", "data": "x"},
+    ]
 
 
 def test_a_reasoning_detail_that_is_not_an_object_is_reported() -> None:
