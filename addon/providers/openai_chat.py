@@ -15,10 +15,29 @@ Where the SDK is wrong, the API's non-streaming shape wins instead:
 - chunks without `object` (Copilot) or without `choices` (usage-only, recorder-trimmed) are
   merged, not skipped or fatal; `finish_reason: length` is an ordinary ending;
 - choices and indexed entries are matched by their `index`, whatever order they arrive in.
+
+OpenAI-compatible servers stretch the format further; their own non-streamed shape wins:
+- a `signature`, `format` or Groq `channel` repeated in every delta is kept once, and the
+  chunk that opens the first choice gives the completion its `id` and `created` when its
+  `id` is not empty (Groq's compound model changes both per chunk and ends with `id:
+  "stub"`; Azure and Copilot open with a choice-less `id: ""`, `created: 0` chunk);
+- OpenRouter's `reasoning_details` are merged by `index` and `type` (and `id` where both
+  have one): `text`, `summary` and `data` joined, `signature`, `format`, `id` kept whole;
+- Mistral's content parts (`[{"type": "thinking", ...}]` between plain text deltas) become
+  the list of parts its non-streamed answer has: consecutive parts of one type joined;
+- Groq's `executed_tools` entries arrive whole and again with their output: latest wins;
+- Groq's `x_groq` of the first chunk and of the last are merged key by key, and its `usage`
+  (and `usage_breakdown`) also stand at the top level when the stream sent none there, as
+  in Groq's non-streamed answer;
+- a choice's other fields keep their latest value, and an empty object erases none (Azure
+  closes with `content_filter_results: {}`);
+- an `error` inside a chunk (OpenRouter mid-stream) is reported and the chunk still merged;
+  Azure's opening chunk (`object: ""`, `prompt_filter_results`) is merged, not skipped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -39,7 +58,7 @@ from addon.wire.sse import ServerSentEvent
 # Keys whose delta value replaces the accumulated one (the SDK does this for these two).
 _REPLACED_KEYS = frozenset(("index", "type"))
 # Identifiers that chunks repeat whole: the SDK concatenates or adds them up; the API has one.
-_IDENTIFIER_KEYS = frozenset(("role", "id", "expires_at"))
+_IDENTIFIER_KEYS = frozenset(("role", "id", "expires_at", "signature", "format", "channel"))
 # String values that arrive whole: kept as plain strings rather than as fragments.
 _WHOLE_STRING_KEYS = _REPLACED_KEYS | _IDENTIFIER_KEYS | {"name"}
 # Top-level chunk keys that are not copied as they are into the completion.
@@ -47,6 +66,8 @@ _NOT_COPIED_KEYS = frozenset(("choices", "object", "obfuscation"))
 # Choice keys with their own rules; any other choice key keeps its latest non-null value.
 _STREAMED_CHOICE_KEYS = frozenset(("index", "delta", "finish_reason", "logprobs"))
 _CHUNK = "chat.completion.chunk"
+# Fields of Groq's `x_groq` that its non-streamed answer has at the top level.
+_X_GROQ_LIFTED = ("usage", "usage_breakdown")
 
 
 class _Fragments(list[str]):
@@ -65,11 +86,14 @@ def _merge_delta(acc: JSON, delta: JSON, problems: list[str]) -> None:
     What cannot be merged is described in `problems` (the caller says where).
     """
     for key, value in delta.items():
-        current = acc.get(key)
+        current: Any = acc.get(key)
         current_type = type(current)
         if current_type is _Fragments:
             if type(value) is str:
                 current.append(value)
+            elif type(value) is list and key in _PART_LISTS:
+                acc[key] = _text_as_parts(current)
+                _merge_parts(acc[key], value, problems)
             # else: like the SDK, a null or a value of another type leaves the text alone
         elif current_type is dict and type(value) is dict:
             _merge_delta(current, value, problems)
@@ -91,7 +115,7 @@ def _merge_value(acc: JSON, key: str, current: Any, value: Any, problems: list[s
         if type(value) is str:
             acc[key] = value if key in _WHOLE_STRING_KEYS else _Fragments((value,))
             return
-        if not _has_indexed_entries(value):
+        if not _has_indexed_entries(value) and not (type(value) is list and key in _OWN_LISTS):
             acc[key] = value
             return
         acc[key] = current = []
@@ -112,6 +136,8 @@ def _merge_value(acc: JSON, key: str, current: Any, value: Any, problems: list[s
             if key == "name" and current == value:
                 return  # a name repeated whole by a compatible server, not a second part
             acc[key] = _Fragments((current, value))
+        elif current_type is list and key in _PART_LISTS:
+            _add_text_part(current, value)
     elif value_type is dict:
         if current_type is dict:
             _merge_delta(current, value, problems)
@@ -127,6 +153,10 @@ def _merge_value(acc: JSON, key: str, current: Any, value: Any, problems: list[s
 
 def _merge_list(acc: list[Any], delta: list[Any], problems: list[str], key: str) -> None:
     """Plain lists grow; lists of `index`ed objects merge each entry into the one of its index."""
+    own = _OWN_LISTS.get(key)
+    if own is not None:
+        own(acc, delta, problems)
+        return
     # The SDK checks every accumulated entry; the first tells the same for a homogeneous list
     # and keeps a growing list of scalars linear.
     if (type(acc[0]) in (str, int, float)) if acc else not _has_indexed_entries(delta):
@@ -166,9 +196,103 @@ def _merge_unindexed(acc: list[Any], entry: JSON, problems: list[str], key: str)
     acc.append(entry)
 
 
+def _text_as_parts(text: _Fragments) -> list[Any]:
+    """Plain text so far, as the first part of a content list (nothing when it was empty)."""
+    joined = "".join(text)
+    return [{"type": "text", "text": joined}] if joined else []
+
+
+def _add_text_part(parts: list[Any], text: str) -> None:
+    """A plain text delta after content parts: it continues a last text part or starts one."""
+    if not text:
+        return
+    last = parts[-1] if parts else None
+    if type(last) is not dict or last.get("type") != "text":
+        parts.append({"type": "text", "text": text})
+        return
+    current = last.get("text")
+    if type(current) is _Fragments:
+        current.append(text)
+    elif type(current) is str:
+        last["text"] = _Fragments((current, text))
+    else:
+        last["text"] = text
+
+
+def _merge_parts(acc: list[Any], delta: list[Any], problems: list[str]) -> None:
+    """Content parts (Mistral's `thinking` and `text`) have no index: a part of the same type
+    as the last one continues it, anything else is a new part."""
+    for part in delta:
+        if type(part) is str:
+            _add_text_part(acc, part)
+            continue
+        last = acc[-1] if acc else None
+        if (
+            type(part) is dict
+            and type(last) is dict
+            and part.get("type") in _JOINED_PART_TYPES
+            and part.get("type") == last.get("type")
+        ):
+            _merge_delta(last, part, problems)
+        else:
+            acc.append(part)
+
+
+def _merge_reasoning_details(acc: list[Any], delta: list[Any], problems: list[str]) -> None:
+    """OpenRouter's reasoning details: one entry per `index` and `type`; two entries with
+    different ids (Gemini's encrypted signatures per tool call) stay apart."""
+    for entry in delta:
+        if type(entry) is not dict:
+            problems.append(f"`reasoning_details` entry is not an object, ignored: {entry!r}")
+            continue
+        index = entry.get("index")
+        kind = entry.get("type")
+        entry_id = entry.get("id")
+        for existing in reversed(acc):
+            if (
+                existing.get("index") == index
+                and (kind is None or existing.get("type") == kind)
+                and not (entry_id and existing.get("id") and existing.get("id") != entry_id)
+            ):
+                _merge_delta(existing, entry, problems)
+                break
+        else:
+            acc.append(entry)
+
+
+def _merge_executed_tools(acc: list[Any], delta: list[Any], problems: list[str]) -> None:
+    """Groq's executed tools come whole, then again with their output: per `index`, each
+    field's latest value wins (the SDK's rule would double the `arguments`)."""
+    for entry in delta:
+        if type(entry) is not dict:
+            problems.append(f"`executed_tools` entry is not an object, ignored: {entry!r}")
+            continue
+        index = entry.get("index")
+        for existing in acc:
+            if index is not None and existing.get("index") == index:
+                existing.update((k, v) for k, v in entry.items() if v is not None)
+                break
+        else:
+            acc.append(entry)
+
+
+# Lists with rules of their own, by key; any other list follows the SDK's `index` rule.
+_OWN_LISTS: dict[str, Callable[[list[Any], list[Any], list[str]], None]] = {
+    "content": _merge_parts,
+    "thinking": _merge_parts,
+    "reasoning_details": _merge_reasoning_details,
+    "executed_tools": _merge_executed_tools,
+}
+# Keys whose value may switch from plain text to a list of content parts.
+_PART_LISTS = frozenset(("content", "thinking"))
+# Content part types whose consecutive pieces are one part.
+_JOINED_PART_TYPES = frozenset(("text", "thinking"))
+
+
 def _copy(value: JSON) -> JSON:
     """A deep copy of plain JSON (orjson is far faster at it than `copy.deepcopy`)."""
-    return orjson.loads(orjson.dumps(value))
+    copied: JSON = orjson.loads(orjson.dumps(value))
+    return copied
 
 
 def _export(value: Any) -> Any:
@@ -195,6 +319,8 @@ class OpenAIChat(Accumulator):
         """Choice index → choice fields, with the accumulated `message` in place of `delta`."""
         self._problems: list[str] = []
         """Reused for what one delta could not merge (empty between chunks)."""
+        self._opening: JSON | None = None
+        """The chunk that opened the first choice: its `id`, `created` and `x_groq` count."""
 
     def _feed(self, event: ServerSentEvent) -> None:
         data = event.data
@@ -228,6 +354,8 @@ class OpenAIChat(Accumulator):
         for choice in choices:
             state = states.get(choice.get("index", 0)) if type(choice) is dict else None
             if state is None:
+                if self._opening is None:
+                    self._opening = chunk
                 self._first_choice(choice)
                 continue
             delta = choice.get("delta")
@@ -247,8 +375,14 @@ class OpenAIChat(Accumulator):
             if logprobs is not None:
                 self._apply_logprobs(state, logprobs)
             if not choice.keys() <= _STREAMED_CHOICE_KEYS:
+                # The latest value wins, but neither a null nor an empty object (Azure closes
+                # with `content_filter_results: {}`) erases one.
                 for key, value in choice.items():
-                    if value is not None and key not in _STREAMED_CHOICE_KEYS:
+                    if not (
+                        value is None
+                        or key in _STREAMED_CHOICE_KEYS
+                        or (type(value) is dict and not value)
+                    ):
                         state[key] = value
 
     def _not_json(self, event: ServerSentEvent, exc: orjson.JSONDecodeError) -> None:
@@ -263,14 +397,23 @@ class OpenAIChat(Accumulator):
             self.unknown.append({"event": event.event, "data": data})
 
     def _merge_unusual_chunk(self, event: ServerSentEvent, chunk: JSON) -> bool:
-        """An error, a foreign object, or a chunk after [DONE]: True if it is still merged."""
+        """An error, a foreign object, or a chunk after [DONE]: True if it is still merged.
+
+        An error inside a chunk (OpenRouter's mid-stream error, with `choices` and `usage`)
+        is an error of the stream, and the chunk is merged so nothing it carried is lost; a
+        bare `{"error": ...}` event has nothing to merge and is kept aside.
+        """
         error = chunk.get("error")
         if error:
             self.errors.append(f"chunk #{self._chunks}: error chunk: {_describe_error(error)}")
-            self.unknown.append({"event": event.event, "data": chunk})
-            return False
-        if chunk.get("object", _CHUNK) != _CHUNK:
-            # e.g. Azure's asynchronous content-filter events (`object: ""`), which the SDK skips
+            if "choices" not in chunk:
+                self.unknown.append({"event": event.event, "data": chunk})
+                return False
+        kind = chunk.get("object", _CHUNK)
+        if kind != _CHUNK and not (kind == "" and "prompt_filter_results" in chunk):
+            # e.g. Azure's asynchronous content-filter events (`object: ""`), which the SDK
+            # skips; Azure's opening chunk has the same `object` and is merged for its
+            # `prompt_filter_results` (the SDK drops them)
             self.unknown.append({"event": event.event, "data": chunk})
             return False
         if self.done:
@@ -342,12 +485,35 @@ class OpenAIChat(Accumulator):
         if not self._top and not self._choices:
             return None
         fields = {k: v for k, v in self._top.items() if k not in _NOT_COPIED_KEYS}
+        if self._opening is not None:
+            self._opening_fields(self._opening, fields)
+        x_groq = fields.get("x_groq")
+        if type(x_groq) is dict:
+            for key in _X_GROQ_LIFTED:  # where Groq's non-streamed answer has them
+                if key in x_groq and fields.get(key) is None:
+                    fields[key] = x_groq[key]
         completion: JSON = {"id": None, "object": "chat.completion", **_copy(fields)}
         completion["object"] = "chat.completion"
         if completion["id"] is None:
             del completion["id"]
         completion["choices"] = [self._export_choice(i) for i in sorted(self._choices)]
         return completion
+
+    @staticmethod
+    def _opening_fields(opening: JSON, fields: JSON) -> None:
+        """What the chunk that opened the first choice says over the latest values: its
+        non-empty `id` and its `created`, and its `x_groq` keys that later ones lack (Groq's
+        first chunk says `id` and `seed`, its last `id` and `usage`). Taken here, not per
+        chunk, so the common chunk pays nothing for it."""
+        opening_id = opening.get("id")
+        if type(opening_id) is str and opening_id:
+            fields["id"] = opening_id
+            if opening.get("created") is not None:
+                fields["created"] = opening["created"]
+        first = opening.get("x_groq")
+        latest = fields.get("x_groq")
+        if type(first) is dict and type(latest) is dict and first is not latest:
+            fields["x_groq"] = {**first, **{k: v for k, v in latest.items() if v is not None}}
 
     def _export_choice(self, index: int) -> JSON:
         state = self._choices[index]
@@ -401,18 +567,25 @@ class OpenAIChat(Accumulator):
 
     @staticmethod
     def usage(response: JSON) -> Usage:
-        """`prompt_tokens` already counts the cached ones (`prompt_tokens_details`)."""
+        """OpenAI's `prompt_tokens` already count the cached ones. DeepSeek says
+        `prompt_cache_hit_tokens` (read) and `prompt_cache_miss_tokens`: a miss is an ordinary
+        input token, not a billed cache write, so only OpenRouter's `cache_write_tokens` are."""
         usage = response.get("usage")
         if type(usage) is not dict:
             return Usage()
         prompt = usage.get("prompt_tokens_details")
+        prompt = prompt if type(prompt) is dict else {}
         completion = usage.get("completion_tokens_details")
+        completion = completion if type(completion) is dict else {}
+        cache_read = count(prompt.get("cached_tokens"))
+        if cache_read is None:
+            cache_read = count(usage.get("prompt_cache_hit_tokens"))
         return Usage(
-            count(usage.get("prompt_tokens")),
-            count(usage.get("completion_tokens")),
-            count(prompt.get("cached_tokens")) if type(prompt) is dict else None,
-            None,
-            count(completion.get("reasoning_tokens")) if type(completion) is dict else None,
+            input_tokens=count(usage.get("prompt_tokens")),
+            output_tokens=count(usage.get("completion_tokens")),
+            cache_read_tokens=cache_read,
+            cache_write_tokens=count(prompt.get("cache_write_tokens")),
+            reasoning_tokens=count(completion.get("reasoning_tokens")),
         )
 
     @staticmethod

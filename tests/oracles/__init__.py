@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx2
 
+from addon.providers import PROVIDERS
+
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
@@ -38,6 +40,9 @@ _PROVIDER_BY_PREFIX = {
     "ccproxy/claude_": "anthropic-messages",
     "ccproxy/copilot_": "openai-chat",
     "ccproxy/codex_": "openai-responses",
+    "chat-compat/": "openai-chat",
+    "azure-openai/": "openai-chat",
+    "openai-completions/": "openai-completions",
 }
 
 
@@ -51,7 +56,9 @@ def corpus_provider(path: Path) -> str:
 
 
 ALL_STREAMS: list[tuple[str, Path]] = [
-    (corpus_provider(p), p) for p in sorted(CORPUS.rglob("*.sse"))
+    (provider, p)
+    for p in sorted(CORPUS.rglob("*.sse"))
+    if (provider := corpus_provider(p)) in PROVIDERS  # a provider not yet registered waits
 ]
 
 
