@@ -8,6 +8,7 @@ from addon.providers import (
     bedrock_converse,
     bedrock_invoke,
     openai_chat,
+    openai_completions,
     openai_responses,
 )
 from addon.providers.base import Accumulator, Part, Provider, Route, Sample, Summary, Usage
@@ -16,6 +17,7 @@ REGISTRY: tuple[Provider, ...] = (
     anthropic_messages.PROVIDER,
     openai_chat.PROVIDER,
     openai_responses.PROVIDER,
+    openai_completions.PROVIDER,
     bedrock_invoke.PROVIDER,
     bedrock_converse.PROVIDER,
     anthropic_vertex.PROVIDER,

@@ -64,6 +64,8 @@ def stream_pool() -> dict[str, list[Path]]:
     """Per API, the small corpus streams whose rebuilt answer shows the tag."""
     pool: dict[str, list[Path]] = {provider: [] for provider in APIS}
     for provider, path in ALL_STREAMS:
+        if provider not in pool:
+            continue
         body = path.read_bytes()
         if len(body) > LARGEST_STREAM or ANSWER_ID.search(body) is None:
             continue

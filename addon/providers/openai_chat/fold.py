@@ -1,0 +1,327 @@
+"""The Chat Completions fold: `chat.completion.chunk` events into one `chat.completion`.
+
+Mirrors the openai SDK's stream helper (`openai/lib/streaming/chat/_completions.py`,
+`_accumulate_chunk`, and `openai/lib/streaming/_deltas.py`, `accumulate_delta`): each
+choice's deltas are merged into its message by key (strings concatenated, numbers added,
+objects merged, lists of `index`ed entries merged by that index), `finish_reason` and
+`logprobs` are kept per choice, and the top-level fields come from the chunks.
+
+Where the SDK is wrong, the API's non-streaming shape wins instead:
+- a repeated `role`, `id` or `expires_at` (audio chunks repeat them) is kept, not
+  concatenated or added up; a tool or function `name` repeated whole is not doubled;
+- a later `null` (`usage`, `system_fingerprint`, ...) never erases a value already seen,
+  and the latest non-null top-level and choice-level value wins (Azure/Copilot open with an
+  empty `id` and `created: 0`, and update `content_filter_*` per chunk);
+- chunks without `object` (Copilot) or without `choices` (usage-only, recorder-trimmed) are
+  merged, not skipped or fatal; `finish_reason: length` is an ordinary ending;
+- choices and indexed entries are matched by their `index`, whatever order they arrive in.
+
+OpenAI-compatible servers stretch the format further; their own non-streamed shape wins:
+- a `signature`, `format` or Groq `channel` repeated in every delta is kept once, and the
+  chunk that opens the first choice gives the completion its `id` and `created` when its
+  `id` is not empty (Groq's compound model changes both per chunk and ends with `id:
+  "stub"`; Azure and Copilot open with a choice-less `id: ""`, `created: 0` chunk);
+- OpenRouter's `reasoning_details` are merged by `index` and `type` (and `id` where both
+  have one): `text`, `summary` and `data` joined, `signature`, `format`, `id` kept whole;
+- Mistral's content parts (`[{"type": "thinking", ...}]` between plain text deltas) become
+  the list of parts its non-streamed answer has: consecutive parts of one type joined;
+- Groq's `executed_tools` entries arrive whole and again with their output: latest wins;
+- Groq's `x_groq` of the first chunk and of the last are merged key by key, and its `usage`
+  (and `usage_breakdown`) also stand at the top level when the stream sent none there, as
+  in Groq's non-streamed answer;
+- a choice's other fields keep their latest value, and an empty object erases none (Azure
+  closes with `content_filter_results: {}`);
+- an `error` inside a chunk (OpenRouter mid-stream) is reported and the chunk still merged;
+  Azure's opening chunk (`object: ""`, `prompt_filter_results`) is merged, not skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from addon.providers.base import JSON, Accumulator, Summary, Usage, count
+from addon.providers.openai_chat import summary
+from addon.providers.openai_chat.merge import (
+    _CHUNK,
+    _NOT_COPIED_KEYS,
+    _STREAMED_CHOICE_KEYS,
+    _X_GROQ_LIFTED,
+    _copy,
+    _export,
+    _merge_delta,
+)
+from addon.wire.sse import ServerSentEvent
+
+
+class OpenAIChat(Accumulator):
+    provider = "openai-chat"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks = 0
+        self._top: JSON = {}
+        """Top-level fields of the completion (no `choices`), latest non-null value each."""
+        self._choices: dict[int, JSON] = {}
+        """Choice index → choice fields, with the accumulated `message` in place of `delta`."""
+        self._problems: list[str] = []
+        """Reused for what one delta could not merge (empty between chunks)."""
+        self._opening: JSON | None = None
+        """The chunk that opened the first choice: its `id`, `created` and `x_groq` count."""
+
+    def _feed(self, event: ServerSentEvent) -> None:
+        data = event.data
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            self._not_json(event, exc)
+            return
+        self._chunks += 1
+        if type(chunk) is not dict:
+            self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
+            self.unknown.append({"event": event.event, "data": chunk})
+            return
+        if (
+            "error" in chunk or self.done or chunk.get("object", _CHUNK) != _CHUNK
+        ) and not self._merge_unusual_chunk(event, chunk):
+            return
+
+        top = self._top
+        for key, value in chunk.items():
+            if value is not None:
+                top[key] = value  # `choices`, `object`, `obfuscation` are left out later
+        choices = chunk.get("choices")
+        if not choices:
+            return
+        if type(choices) is not list:
+            self.errors.append(f"chunk #{self._chunks}: `choices` is not a list; ignored")
+            return
+        states = self._choices
+        problems = self._problems
+        for choice in choices:
+            state = states.get(choice.get("index", 0)) if type(choice) is dict else None
+            if state is None:
+                if self._opening is None:
+                    self._opening = chunk
+                self._first_choice(choice)
+                continue
+            delta = choice.get("delta")
+            if delta:
+                if not self.content_started:
+                    self._note_content(delta)
+                if type(delta) is dict:
+                    _merge_delta(state["message"], delta, problems)
+                    if problems:
+                        self._report(problems, state["index"])
+                else:
+                    self._error(state["index"], "`delta` is not an object; ignored")
+            finish_reason = choice.get("finish_reason")
+            if finish_reason:  # a later null never erases a real finish_reason
+                state["finish_reason"] = finish_reason
+            logprobs = choice.get("logprobs")
+            if logprobs is not None:
+                self._apply_logprobs(state, logprobs)
+            if not choice.keys() <= _STREAMED_CHOICE_KEYS:
+                # The latest value wins, but neither a null nor an empty object (Azure closes
+                # with `content_filter_results: {}`) erases one.
+                for key, value in choice.items():
+                    if not (
+                        value is None
+                        or key in _STREAMED_CHOICE_KEYS
+                        or (type(value) is dict and not value)
+                    ):
+                        state[key] = value
+
+    def _not_json(self, event: ServerSentEvent, exc: orjson.JSONDecodeError) -> None:
+        data = event.data
+        if data.startswith("[DONE]"):
+            if self.done:
+                self.errors.append("a second [DONE] arrived")
+            self.done = True
+        elif data.strip():  # an empty keep-alive event carries nothing
+            self._chunks += 1
+            self.errors.append(f"chunk #{self._chunks}: not JSON ({exc}); skipped")
+            self.unknown.append({"event": event.event, "data": data})
+
+    def _merge_unusual_chunk(self, event: ServerSentEvent, chunk: JSON) -> bool:
+        """An error, a foreign object, or a chunk after [DONE]: True if it is still merged.
+
+        An error inside a chunk (OpenRouter's mid-stream error, with `choices` and `usage`)
+        is an error of the stream, and the chunk is merged so nothing it carried is lost; a
+        bare `{"error": ...}` event has nothing to merge and is kept aside.
+        """
+        error = chunk.get("error")
+        if error:
+            self.errors.append(
+                f"chunk #{self._chunks}: error chunk: {summary.describe_error(error)}"
+            )
+            if "choices" not in chunk:
+                self.unknown.append({"event": event.event, "data": chunk})
+                return False
+        kind = chunk.get("object", _CHUNK)
+        if kind != _CHUNK and not (kind == "" and "prompt_filter_results" in chunk):
+            # e.g. Azure's asynchronous content-filter events (`object: ""`), which the SDK
+            # skips; Azure's opening chunk has the same `object` and is merged for its
+            # `prompt_filter_results` (the SDK drops them)
+            self.unknown.append({"event": event.event, "data": chunk})
+            return False
+        if self.done:
+            self.errors.append(f"chunk #{self._chunks}: arrived after [DONE]")
+        return True
+
+    def _error(self, choice_index: int, text: str) -> None:
+        self.errors.append(f"chunk #{self._chunks} choice {choice_index}: {text}")
+
+    def _report(self, problems: list[str], choice_index: int) -> None:
+        for text in problems:
+            self._error(choice_index, text)
+        problems.clear()
+
+    def _note_content(self, delta: Any) -> None:
+        """Content starts with the first delta that carries more than a role or nulls."""
+        self.content_started = type(delta) is not dict or any(
+            v is not None and v != "" for k, v in delta.items() if k != "role"
+        )
+
+    def _first_choice(self, choice: Any) -> None:
+        """A choice seen for the first time: its fields as they came, `delta` as `message`."""
+        if type(choice) is not dict:
+            self.errors.append(f"chunk #{self._chunks}: a choice is not an object; ignored")
+            return
+        index = choice.get("index", 0)
+        if type(index) is not int:
+            self.errors.append(
+                f"chunk #{self._chunks}: choice index {index!r} is not an integer; ignored"
+            )
+            return
+        state = {k: v for k, v in choice.items() if k != "delta"}
+        state["index"] = index
+        message: JSON = {}
+        state["message"] = message
+        self._choices[index] = state
+        delta = choice.get("delta")
+        if delta:
+            if not self.content_started:
+                self._note_content(delta)
+            if type(delta) is dict:
+                problems: list[str] = []
+                _merge_delta(message, delta, problems)
+                if problems:
+                    self._report(problems, index)
+            else:
+                self._error(index, "`delta` is not an object; ignored")
+
+    def _apply_logprobs(self, state: JSON, logprobs: Any) -> None:
+        """The SDK's rule: the first non-null `logprobs` is taken, later token lists extend it."""
+        current = state.get("logprobs")
+        if type(logprobs) is not dict or (current is not None and type(current) is not dict):
+            self._error(state["index"], "`logprobs` is not an object; ignored")
+            return
+        if current is None:
+            state["logprobs"] = logprobs
+            return
+        for key, value in logprobs.items():
+            if key == "content" or key == "refusal":
+                if value:
+                    tokens = current.get(key)
+                    if tokens is None:
+                        current[key] = tokens = []
+                    tokens.extend(value)
+            elif value is not None:
+                current[key] = value
+
+    def result(self) -> JSON | None:
+        if not self._top and not self._choices:
+            return None
+        fields = {k: v for k, v in self._top.items() if k not in _NOT_COPIED_KEYS}
+        if self._opening is not None:
+            self._opening_fields(self._opening, fields)
+        x_groq = fields.get("x_groq")
+        if type(x_groq) is dict:
+            for key in _X_GROQ_LIFTED:  # where Groq's non-streamed answer has them
+                if key in x_groq and fields.get(key) is None:
+                    fields[key] = x_groq[key]
+        completion: JSON = {"id": None, "object": "chat.completion", **_copy(fields)}
+        completion["object"] = "chat.completion"
+        if completion["id"] is None:
+            del completion["id"]
+        completion["choices"] = [self._export_choice(i) for i in sorted(self._choices)]
+        return completion
+
+    @staticmethod
+    def _opening_fields(opening: JSON, fields: JSON) -> None:
+        """What the chunk that opened the first choice says over the latest values: its
+        non-empty `id` and its `created`, and its `x_groq` keys that later ones lack (Groq's
+        first chunk says `id` and `seed`, its last `id` and `usage`). Taken here, not per
+        chunk, so the common chunk pays nothing for it."""
+        opening_id = opening.get("id")
+        if type(opening_id) is str and opening_id:
+            fields["id"] = opening_id
+            if opening.get("created") is not None:
+                fields["created"] = opening["created"]
+        first = opening.get("x_groq")
+        latest = fields.get("x_groq")
+        if type(first) is dict and type(latest) is dict and first is not latest:
+            fields["x_groq"] = {**first, **{k: v for k, v in latest.items() if v is not None}}
+
+    def _export_choice(self, index: int) -> JSON:
+        state = self._choices[index]
+        message = _export(state["message"])
+        tool_calls = message.get("tool_calls")
+        if type(tool_calls) is list:
+            for call in tool_calls:
+                # The API's shape: every tool call says its type; a few servers leave it out.
+                if type(call) is dict and "function" in call and call.get("type") is None:
+                    call["type"] = "function"
+        fields = _copy({k: v for k, v in state.items() if k != "message"})
+        return {"index": index, "message": message, **fields}
+
+    def finish(self) -> None:
+        if self.done:
+            return
+        if not self._choices:
+            self.errors.append("stream ended with no [DONE] and no choice")
+            return
+        unfinished = [i for i, c in sorted(self._choices.items()) if not c.get("finish_reason")]
+        if unfinished:
+            self.errors.append(
+                f"stream ended with no [DONE]; choice(s) {unfinished} had no finish_reason"
+            )
+        else:
+            self.errors.append(
+                "stream ended with no [DONE], though every choice had a finish_reason "
+                "(some OpenAI-compatible servers never send [DONE])"
+            )
+
+    @staticmethod
+    def summarize(response: JSON) -> Summary:
+        return summary.summarize(response)
+
+    @staticmethod
+    def usage(response: JSON) -> Usage:
+        """OpenAI's `prompt_tokens` already count the cached ones. DeepSeek says
+        `prompt_cache_hit_tokens` (read) and `prompt_cache_miss_tokens`: a miss is an ordinary
+        input token, not a billed cache write, so only OpenRouter's `cache_write_tokens` are."""
+        usage = response.get("usage")
+        if type(usage) is not dict:
+            return Usage()
+        prompt = usage.get("prompt_tokens_details")
+        prompt = prompt if type(prompt) is dict else {}
+        completion = usage.get("completion_tokens_details")
+        completion = completion if type(completion) is dict else {}
+        cache_read = count(prompt.get("cached_tokens"))
+        if cache_read is None:
+            cache_read = count(usage.get("prompt_cache_hit_tokens"))
+        return Usage(
+            input_tokens=count(usage.get("prompt_tokens")),
+            output_tokens=count(usage.get("completion_tokens")),
+            cache_read_tokens=cache_read,
+            cache_write_tokens=count(prompt.get("cache_write_tokens")),
+            reasoning_tokens=count(completion.get("reasoning_tokens")),
+        )
+
+    @staticmethod
+    def response_complete(response: JSON) -> list[str]:
+        error = response.get("error")
+        return [f"error in body: {summary.describe_error(error)}"] if error else []
