@@ -68,7 +68,7 @@ class Usage:
 
 def count(value: Any) -> int | None:
     """A token count as the API sent it, or None when it is not a number."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if type(value) is int else None
 
 
 class Accumulator(ABC):
@@ -179,7 +179,6 @@ class Provider:
 
     def framing_for(self, content_type: str, path: str) -> Callable[[], Framing] | None:
         """The framing of an answer with this content type, or None for a plain JSON body."""
-        content_type = content_type.lower()
-        if any(content_type.startswith(kind) for kind in self.stream_types):
+        if content_type.lower().startswith(self.stream_types):
             return self.framing
         return None

@@ -79,11 +79,14 @@ class Record:
         out["usage"] = self.usage
         if self.extras:
             out["extras"] = self.extras
-        for key in ("cost", "session", "cache"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        out.update(self.more)
+        if self.cost is not None:
+            out["cost"] = self.cost
+        if self.session is not None:
+            out["session"] = self.session
+        if self.cache is not None:
+            out["cache"] = self.cache
+        if self.more:
+            out.update(self.more)
         return out
 
     def dumps(self, *, indent: bool = True) -> bytes:

@@ -162,7 +162,8 @@ class StreamRebuild:
             errors.append("empty body")
         record.warnings.extend(self.decoder.warnings)
         record.unknown_events = list(acc.unknown)
-        record.extras = dict(acc.extras)
+        if acc.extras:
+            record.extras = dict(acc.extras)
         record.complete = self.finished and acc.done and not errors
         finish_response(record, self.provider)
         return record
@@ -361,6 +362,16 @@ def rebuild_answer(
     path: str = "",
 ) -> Record:
     """A whole body as it came off the wire (content-encoded) to its record."""
+    provider = provider_named(provider)
+    if not content_encoding and (status_code is None or status_code < 400):
+        # Nothing to decode and the bytes are all here: skip the incremental machinery.
+        framing = provider.framing_for(content_type or "", path)
+        if framing is not None or (content_type is None and looks_like_sse(raw)):
+            stream = StreamRebuild(provider, framing=framing)
+            stream.feed(raw)
+            record = stream.finish()
+            record.status_code = status_code
+            return record
     answer = AnswerRebuild(provider, content_type, content_encoding, status_code, path)
     answer.feed(raw)
     return answer.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from addon.wire.events import Event
@@ -15,10 +16,10 @@ class Framing(Protocol):
     """
 
     @property
-    def errors(self) -> list[str]: ...
+    def errors(self) -> Sequence[str]: ...
 
     @property
-    def warnings(self) -> list[str]: ...
+    def warnings(self) -> Sequence[str]: ...
 
     @property
     def bytes_seen(self) -> int: ...

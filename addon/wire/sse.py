@@ -17,6 +17,7 @@ of its own (see `_found_invalid`).
 from __future__ import annotations
 
 import codecs
+from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter, methodcaller
 from typing import Any
@@ -62,17 +63,17 @@ class SSEDecoder:
         self._events_seen = 0
 
     @property
-    def errors(self) -> list[str]:
-        errors = []
+    def errors(self) -> Sequence[str]:
+        errors: tuple[str, ...] = ()
         if self.invalid_utf8_at is not None:
-            errors.append(f"invalid UTF-8 at byte {self.invalid_utf8_at}; decoded as U+FFFD")
+            errors += (f"invalid UTF-8 at byte {self.invalid_utf8_at}; decoded as U+FFFD",)
         if self._closed and not self._events_seen and self.bytes_seen:
-            errors.append("no Server-Sent Events found in the body")
+            errors += ("no Server-Sent Events found in the body",)
         return errors
 
     @property
-    def warnings(self) -> list[str]:
-        return ["the last event had no blank line after it"] if self.unterminated else []
+    def warnings(self) -> Sequence[str]:
+        return ("the last event had no blank line after it",) if self.unterminated else ()
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; returns the events it completed."""

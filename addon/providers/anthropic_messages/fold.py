@@ -41,6 +41,12 @@ from addon.wire.sse import ServerSentEvent
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
+_USAGE_KEYS = (
+    "input_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "output_tokens",
+)
 
 
 class AnthropicMessages(Accumulator):
@@ -365,11 +371,9 @@ class AnthropicMessages(Accumulator):
         usage = response.get("usage")
         if not isinstance(usage, dict):
             return Usage()
-        uncached = count(usage.get("input_tokens"))
-        written = count(usage.get("cache_creation_input_tokens"))
-        read = count(usage.get("cache_read_input_tokens"))
+        uncached, written, read, output = map(count, map(usage.get, _USAGE_KEYS))
         total = None if uncached is None else uncached + (written or 0) + (read or 0)
-        return Usage(total, count(usage.get("output_tokens")), read, written)
+        return Usage(total, output, read, written)
 
     @staticmethod
     def response_complete(response: JSON) -> list[str]:
