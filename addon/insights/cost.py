@@ -160,7 +160,7 @@ def _price(record: JSON) -> CostResult:
     except LookupError:
         return CostResult(None, f"{SOURCE} has no price for {model_ref!r} at {provider.id}")
 
-    context = _price_context(provider, response, notes)
+    context = _price_context(response, notes)
     when = _started(record)
     try:
         calc = model.calc_price(
@@ -307,15 +307,15 @@ def _model_ref(record: JSON) -> str | None:
     return None
 
 
-def _price_context(provider: Provider, response: JSON, notes: list[str]) -> dict[str, str]:
+def _price_context(response: JSON, notes: list[str]) -> dict[str, str]:
     """The request context genai-prices selects variants by, from what the response reports."""
     context: dict[str, str] = {}
     tier = response.get("service_tier")
-    if isinstance(tier, str) and tier != "auto":
+    if isinstance(tier, str) and tier not in ("auto", "default"):  # default: standard rates
         context["service_tier"] = tier
     usage = response.get("usage")
     if isinstance(usage, dict):
-        if isinstance(usage.get("speed"), str):
+        if isinstance(usage.get("speed"), str) and usage["speed"] != "standard":
             context["speed"] = usage["speed"]
         tier = usage.get("service_tier")
         if tier == "batch":
