@@ -26,11 +26,13 @@ URLS = {
     "anthropic-messages": "https://api.anthropic.com/v1/messages",
     "openai-chat": "https://api.openai.com/v1/chat/completions",
     "openai-responses": "https://api.openai.com/v1/responses",
+    "openai-completions": "https://api.openai.com/v1/completions",
 }
 ORACLE = {  # provider id -> genai-prices provider and API flavour, written out by hand
     "anthropic-messages": ("anthropic", "default"),
     "openai-chat": ("openai", "chat"),
     "openai-responses": ("openai", "responses"),
+    "openai-completions": ("openai", "chat"),
 }
 PARTS = ("input", "cache_read", "cache_write", "output", "other")
 
@@ -39,7 +41,7 @@ def corpus_record(provider: str, path) -> dict:
     """The record of a corpus answer as the pipeline makes it, with the normalised usage."""
     record = rebuild(provider, path.read_bytes())
     if isinstance(record["response"], dict):
-        record.setdefault("usage", PROVIDERS[provider].usage(record["response"]).as_dict())
+        record.setdefault("usage", PROVIDERS[provider].accumulator.usage(record["response"]).as_dict())
     url = URLS[provider]
     if path.name.startswith("copilot_"):
         url = "https://api.githubcopilot.com/chat/completions"

@@ -81,6 +81,7 @@ API_SHAPES: dict[str, tuple[str | None, str]] = {
     "gemini": ("google", "gemini"),
     "openai-chat": ("openai", "chat"),
     "openai-responses": ("openai", "responses"),
+    "openai-completions": ("openai", "chat"),
     "ollama-chat": (None, "ollama"),
 }
 """Our provider id -> (genai-prices provider of the API's vendor, shape of the response)."""

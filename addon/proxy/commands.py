@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
+from addon.insights.pipeline import price_of
 from addon.proxy.resolver import REBUILT, Resolver
 from addon.record import Record
 from addon.sinks.jsonl import write_jsonl
-from addon.sinks.metadata import store
+from addon.sinks.metadata import store, stored
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,25 @@ class LLMCommands:
         note = f" ({skipped} flows were not LLM calls)" if skipped else ""
         log.info("llm.dump: wrote %d records to %s%s", len(records), target, note)
 
+    @command.command("llm.dump.session")
+    def dump_session(self, flows: Sequence[flow.Flow], session: str, path: types.Path) -> None:
+        """Write the LLM records of one agent session (its `session.id`) as JSON Lines."""
+        records = [
+            r
+            for r in self.records(flows, prefer_stored=True)
+            if isinstance(r.session, dict) and r.session.get("id") == session
+        ]
+        target = os.path.expanduser(path)
+        try:
+            write_jsonl(target, records)
+        except OSError as exc:
+            raise exceptions.CommandError(
+                f"llm.dump.session: cannot write {target}: {exc}"
+            ) from None
+        log.info(
+            "llm.dump.session: wrote %d records of session %s to %s", len(records), session, target
+        )
+
     @command.command("llm.rebuild")
     def rebuild(self, flows: Sequence[flow.Flow]) -> None:
         """Rebuild the LLM records of the flows from their bodies and keep them on the flows."""
@@ -61,6 +81,7 @@ class LLMCommands:
                 continue
             record, source = resolved
             if source == REBUILT:  # else the stored record holds more: it stays as it is
+                keep_insights(record, stored(chosen.metadata))
                 store(chosen.metadata, record)
                 updated.append(chosen)
             rebuilt += 1
@@ -73,3 +94,12 @@ class LLMCommands:
             len(flows),
             incomplete,
         )
+
+
+def keep_insights(record: Record, earlier: Record | None) -> None:
+    """A rebuilt record is priced again; its session and cache explanation were found in the
+    order the calls came, so the earlier record's are kept."""
+    price_of(record)
+    if earlier is not None:
+        record.session = earlier.session
+        record.cache = earlier.cache

@@ -9,6 +9,7 @@ from typing import Any
 
 from mitmproxy import contentviews, ctx, exceptions, http
 
+from addon.insights.pipeline import Insights
 from addon.proxy import options
 from addon.proxy.capture import BodyTee, FlowCapture
 from addon.proxy.resolver import Resolver, Settings
@@ -47,6 +48,7 @@ class LLMRebuild:
         self.dumps: DumpWriter | None = None
         self.max_body = 0
         self.captures: dict[str, FlowCapture] = {}
+        self.insights = Insights()
         self._running = False
         self._dump_failing = False
 
@@ -157,6 +159,7 @@ class LLMRebuild:
         return capture
 
     def _publish(self, flow: http.HTTPFlow, record: Record) -> None:
+        self.insights.add(record)
         store(flow.metadata, record)
         dump_file = self._dump(record, flow.request.timestamp_start)
         if ctx.options.llm_summary:

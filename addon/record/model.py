@@ -38,6 +38,9 @@ class Record:
     extras: JSON = field(default_factory=dict)
     """What the answer carried beside the API object, never inside it."""
     cost: JSON | None = None
+    """What the call cost (see `addon.insights.cost`); None when it cannot be priced."""
+    cost_reason: str | None = None
+    """Why `cost` is None, or what to know about it (e.g. usage from a cut stream)."""
     session: JSON | None = None
     cache: JSON | None = None
     more: JSON = field(default_factory=dict)
@@ -79,8 +82,10 @@ class Record:
         out["usage"] = self.usage
         if self.extras:
             out["extras"] = self.extras
-        if self.cost is not None:
+        if self.cost is not None or self.cost_reason is not None:
             out["cost"] = self.cost
+        if self.cost_reason is not None:
+            out["cost_reason"] = self.cost_reason
         if self.session is not None:
             out["session"] = self.session
         if self.cache is not None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from addon.record import Record
 from addon.record.summary import summary_of
 
+CACHE_TEXT = 120
+CACHE_SHOWN = ("hit", "partial hit", "cache miss")
+"""The line shows how the cache did; why nothing was cached at all is left to the record."""
 ERROR_TEXT = 200
 """At most this many characters of the first error; the whole text stays in the record."""
 
@@ -29,6 +32,9 @@ def summary_line(record: Record, dump_file: str | None) -> str:
         tokens_in, tokens_out = usage.get("input_tokens"), usage.get("output_tokens")
         if tokens_in is not None or tokens_out is not None:
             words.append(f"tokens={tokens_in}/{tokens_out}")
+        cost = record.cost
+        if isinstance(cost, dict) and isinstance(cost.get("total"), int | float):
+            words.append(f"${cost['total']:.4g}")
     elif record.status_code is not None:
         words.append(f"HTTP {record.status_code}")
     else:
@@ -43,6 +49,10 @@ def summary_line(record: Record, dump_file: str | None) -> str:
     else:
         first = record.errors[0] if record.errors else "no terminal event"
         words.append(f"INCOMPLETE ({one_line(first, ERROR_TEXT)})")
+    cache = record.cache
+    explanation = cache.get("explanation") if isinstance(cache, dict) else None
+    if isinstance(explanation, str) and explanation.startswith(CACHE_SHOWN):
+        words.append(f"[{one_line(explanation, CACHE_TEXT)}]")
     if dump_file:
         words.append(f"-> {dump_file}")
     return " ".join(words)
