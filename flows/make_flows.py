@@ -29,6 +29,8 @@ FAKE_ANTHROPIC_KEY = "sk-ant-api03-FAKE-flows-key-0000000000"
 FAKE_OPENAI_KEY = "sk-proj-FAKE-flows-key-1111111111"
 
 T0 = 1764046800.0  # 2025-11-25 05:00 UTC; flows are one second apart
+EXTRA = 500
+"""The added flows are numbered from here, so a provider's new samples never renumber them."""
 
 
 def request_body(sample: Sample) -> dict:
@@ -135,15 +137,19 @@ def build() -> dict[str, list[http.HTTPFlow]]:
     }
     creds = encoded(anthropic.headers)
     captures["anthropic-messages"].append(
-        make_flow(n, host, path, body, creds, 200, "application/json", json.dumps(plain).encode())
+        make_flow(
+            EXTRA, host, path, body, creds, 200, "application/json", json.dumps(plain).encode()
+        )
     )
     error = {"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited."}}
     captures["anthropic-messages"].append(
         make_flow(
-            n + 1, host, path, body, creds, 429, "application/json", json.dumps(error).encode()
+            EXTRA + 1, host, path, body, creds, 429, "application/json", json.dumps(error).encode()
         )
     )
-    other = make_flow(n + 2, "example.com", "/", None, [], 200, "text/html", b"<p>not an LLM</p>")
+    other = make_flow(
+        EXTRA + 2, "example.com", "/", None, [], 200, "text/html", b"<p>not an LLM</p>"
+    )
     captures["other"] = [other]
     return captures
 

@@ -102,7 +102,8 @@ TOY = '''
 
         @staticmethod
         def summarize(response: JSON) -> Summary:
-            return Summary(model="toy-1", stop_reason="done", parts=[Part("text", response["text"])])
+            parts = [Part("text", response["text"])]
+            return Summary(model="toy-1", stop_reason="done", parts=parts)
 
         @staticmethod
         def usage(response: JSON) -> Usage:

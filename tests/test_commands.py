@@ -23,7 +23,7 @@ from tests.oracles import CORPUS
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "flows" / "llm.flow"
 SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
-LLM_FLOWS = 18  # flows/make_flows.py: 16 streams, a plain JSON answer, an HTTP 429; one other
+LLM_FLOWS = 23  # flows/make_flows.py: 21 samples, a plain JSON answer, an HTTP 429; one other
 
 
 def read_capture() -> list[http.HTTPFlow]:

@@ -41,7 +41,9 @@ def corpus_record(provider: str, path) -> dict:
     """The record of a corpus answer as the pipeline makes it, with the normalised usage."""
     record = rebuild(provider, path.read_bytes())
     if isinstance(record["response"], dict):
-        record.setdefault("usage", PROVIDERS[provider].accumulator.usage(record["response"]).as_dict())
+        record.setdefault(
+            "usage", PROVIDERS[provider].accumulator.usage(record["response"]).as_dict()
+        )
     url = URLS[provider]
     if path.name.startswith("copilot_"):
         url = "https://api.githubcopilot.com/chat/completions"

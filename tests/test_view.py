@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from mitmproxy import contentviews, http, io
+from mitmproxy.addons.view import View
 from mitmproxy.contentviews import Metadata
 from mitmproxy.test import taddons, tflow
 
@@ -313,3 +314,34 @@ def test_running_stream_is_shown_by_mitmproxys_own_view_lookup_with_what_has_arr
         flow.response.stream(body[body.index(b"content_block_stop") :])
         addon.response(flow)
         assert flow.response.raw_content == body
+
+
+def test_running_stream_in_a_ui_shows_its_body_so_far_and_is_redrawn():
+    """mitmweb titles an empty body "No content" and the console shows nothing else for it:
+    where a UI runs, the body so far is on the flow and an update redraws it."""
+    body = (CORPUS / "sdk/anthropic/tool_use_response.sse").read_bytes()
+    view, addon, updates = View(), LLMRebuild(), []
+
+    class Updates:
+        def update(self, flows) -> None:
+            updates.extend(flows)
+
+    with taddons.context(view, addon, Updates()) as tctx:
+        tctx.configure(addon, llm_dump_dir="")
+        flow = tflow.tflow(resp=True)
+        flow.request.host, flow.request.path = "api.anthropic.com", "/v1/messages"
+        flow.request.method = "POST"
+        flow.response = http.Response.make(200, b"", {"content-type": "text/event-stream"})
+        flow.response.raw_content = None
+        flow.live = True
+        addon.responseheaders(flow)
+        first = body[: body.index(b"content_block_stop")]
+        assert flow.response.stream(first) == first
+        assert flow.response.raw_content == first  # shown at once, then at most every second
+        assert updates == [flow]
+        shown = contentviews.prettify_message(flow.response, flow)
+        assert shown.view_name == "LLM rebuilt"
+        assert "stream still running" in shown.text
+        flow.response.stream(body[len(first) :])
+        addon.response(flow)
+    assert flow.response.raw_content == body

@@ -139,6 +139,10 @@ class CacheExplainer:
         self._last: OrderedDict[str, Last] = OrderedDict()
         """Session -> its previous call, whatever the agent and model."""
 
+    @property
+    def entries(self) -> int:
+        return len(self._threads) + len(self._last)
+
     def explain(self, record: JSON) -> JSON | None:
         """Set and return `record["cache"]`; never raises."""
         try:

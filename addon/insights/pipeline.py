@@ -17,6 +17,11 @@ class Insights:
         self.sessions = SessionTracker()
         self.cache = CacheExplainer()
 
+    @property
+    def entries(self) -> int:
+        """How many calls and sessions are remembered (each bounded; see sessions and cache)."""
+        return self.sessions.entries + self.cache.entries
+
     def add(self, record: Record) -> None:
         data = record.to_json()
         price_of(record, data)

@@ -144,6 +144,10 @@ class SessionTracker:
         self._responses: OrderedDict[str, str | None] = OrderedDict()
         """Response id -> the session of its record (None: none yet)."""
 
+    @property
+    def entries(self) -> int:
+        return len(self._turns) + len(self._responses)
+
     def assign(self, record: JSON) -> JSON | None:
         """Set and return `record["session"]`."""
         session = self._session(record)

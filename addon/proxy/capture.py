@@ -6,12 +6,16 @@ An instance is set as the flow's `response.stream` (or `request.stream`) callabl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from addon.record import AnswerRebuild, Record
 from addon.record.flowside import StreamTimes
 
 StreamHook = Callable[[bytes], bytes | Iterable[bytes]]
+
+PROGRESS_EVERY = 1.0
+"""Seconds between two updates of a running stream's body for mitmweb and the console."""
 
 
 class BodyTee:
@@ -71,6 +75,9 @@ class FlowCapture(BodyTee):
         super().__init__(max_body, chain)
         self.answer = answer
         self.keep_body = keep_body
+        self.on_progress: Callable[[], None] | None = None
+        """Called at the first chunk and then at most every `PROGRESS_EVERY` seconds."""
+        self._next_progress = 0.0
 
     def take(self, chunk: bytes) -> None:
         if self.keep_body:
@@ -79,6 +86,11 @@ class FlowCapture(BodyTee):
         # body put back on the flow would pass for the whole answer in captures and replays.
         if self.fault is None:
             self.answer.feed(chunk)
+        if self.on_progress is not None:
+            now = time.monotonic()
+            if now >= self._next_progress:
+                self._next_progress = now + PROGRESS_EVERY
+                self.on_progress()
 
     @property
     def times(self) -> StreamTimes:

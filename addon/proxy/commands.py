@@ -36,7 +36,7 @@ class LLMCommands:
                     out.append(resolved[0])
         return out
 
-    @command.command("llm.dump")
+    @command.command("llm.dump")  # type: ignore[untyped-decorator]  # mitmproxy is untyped here
     def dump(self, flows: Sequence[flow.Flow], path: types.Path) -> None:
         """Write the LLM records of the flows to a JSON Lines file (replaced if it exists)."""
         records = self.records(flows, prefer_stored=True)
@@ -49,7 +49,7 @@ class LLMCommands:
         note = f" ({skipped} flows were not LLM calls)" if skipped else ""
         log.info("llm.dump: wrote %d records to %s%s", len(records), target, note)
 
-    @command.command("llm.dump.session")
+    @command.command("llm.dump.session")  # type: ignore[untyped-decorator]  # mitmproxy is untyped here
     def dump_session(self, flows: Sequence[flow.Flow], session: str, path: types.Path) -> None:
         """Write the LLM records of one agent session (its `session.id`) as JSON Lines."""
         records = [
@@ -68,7 +68,7 @@ class LLMCommands:
             "llm.dump.session: wrote %d records of session %s to %s", len(records), session, target
         )
 
-    @command.command("llm.rebuild")
+    @command.command("llm.rebuild")  # type: ignore[untyped-decorator]  # mitmproxy is untyped here
     def rebuild(self, flows: Sequence[flow.Flow]) -> None:
         """Rebuild the LLM records of the flows from their bodies and keep them on the flows."""
         updated: list[flow.Flow] = []

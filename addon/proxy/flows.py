@@ -37,6 +37,15 @@ def request_body(flow: http.HTTPFlow) -> tuple[bytes | None, str | None]:
     return request.get_content(strict=False) or b"", None
 
 
+def header_pairs(headers: http.Headers) -> list[tuple[str, str]]:
+    """Every header, repeated ones included, decoded as mitmproxy decodes them."""
+    fields: tuple[tuple[bytes, bytes], ...] = headers.fields
+    return [
+        (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+        for name, value in fields
+    ]
+
+
 def facts_of(flow: http.HTTPFlow) -> FlowFacts:
     request = flow.request
     response = flow.response
@@ -45,12 +54,12 @@ def facts_of(flow: http.HTTPFlow) -> FlowFacts:
         flow_id=flow.id,
         method=request.method,
         url=request.pretty_url,
-        request_headers=list(request.headers.items(multi=True)),
+        request_headers=header_pairs(request.headers),
         request_body=body,
         request_body_note=note,
         started=request.timestamp_start,
         status_code=response.status_code if response is not None else None,
-        response_headers=list(response.headers.items(multi=True)) if response else None,
+        response_headers=header_pairs(response.headers) if response is not None else None,
         headers_at=response.timestamp_start if response is not None else None,
         ended=response.timestamp_end if response is not None else None,
         error=flow.error.msg if flow.error is not None else None,

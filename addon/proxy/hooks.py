@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from mitmproxy import contentviews, ctx, exceptions, http
+from mitmproxy import contentviews, ctx, exceptions, hooks, http
 
 from addon.insights.pipeline import Insights
 from addon.proxy import options
@@ -68,7 +68,7 @@ class LLMRebuild:
             self._configure(updated)
         except ValueError as exc:
             if self._running:
-                raise exceptions.OptionsError(str(exc)) from None
+                raise exceptions.OptionsError(str(exc)) from None  # type: ignore[no-untyped-call]
             log.error("llm-rebuild: %s", exc)
 
     def _configure(self, updated: set[str]) -> None:
@@ -127,10 +127,13 @@ class LLMRebuild:
         )
         self.captures[flow.id] = capture
         response.stream = capture
-        # mitmproxy keeps no body while streaming, and mitmweb and the console then show
-        # "Content is missing" without asking any view. An empty body lets them ask ours,
-        # which shows the live snapshot; `_end_capture` puts the real body in at the end.
+        # mitmproxy keeps no body while streaming: mitmweb and the console then show "Content
+        # is missing", or "No content" for an empty one, without asking any view. So the body
+        # so far is put on the flow as it grows (where a UI shows it), and our view shows the
+        # live snapshot beside it; `_end_capture` puts the whole body in at the end.
         response.raw_content = b""
+        if capture.keep_body and _has_ui():
+            capture.on_progress = functools.partial(_show_progress, flow, capture)
 
     @contained
     def response(self, flow: http.HTTPFlow) -> None:
@@ -193,6 +196,21 @@ class LLMRebuild:
             log.info("llm-rebuild: writing dumps to %s again", self.dumps.folder)
             self._dump_failing = False
         return path
+
+
+def _show_progress(flow: http.HTTPFlow, capture: FlowCapture) -> None:
+    """The body so far on the flow, and mitmweb and the console told to redraw it."""
+    try:
+        if flow.response is not None and not capture.dropped:
+            flow.response.raw_content = capture.body
+            ctx.master.addons.trigger(hooks.UpdateHook([flow]))
+    except Exception:  # a display nicety must never cost the stream
+        log.debug("llm-rebuild: could not show the running stream", exc_info=True)
+
+
+def _has_ui() -> bool:
+    """mitmweb and the console keep a flow view; mitmdump has none."""
+    return "view" in ctx.master.addons.lookup
 
 
 def _option(name: str) -> Any:

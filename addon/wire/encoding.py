@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import brotli
 
-try:
-    from compression import zstd  # Python 3.14+
-except ImportError:  # pragma: no cover - depends on the Python version
-    from backports import zstd  # type: ignore[no-redef]
+if TYPE_CHECKING:  # the checker targets 3.12 (see pyproject.toml); the backport has one API
+    from backports import zstd
+else:
+    try:
+        from compression import zstd  # Python 3.14+
+    except ImportError:  # pragma: no cover - depends on the Python version
+        from backports import zstd
 
 
 class _Step(Protocol):
@@ -72,7 +75,8 @@ class _Brotli:
         self.obj = brotli.Decompressor()
 
     def feed(self, data: bytes) -> bytes:
-        return self.obj.process(data)
+        out: bytes = self.obj.process(data)  # brotli is untyped
+        return out
 
     def flush(self) -> bytes:
         if not self.obj.is_finished():

@@ -17,10 +17,9 @@ of its own (see `_found_invalid`).
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import itemgetter, methodcaller
-from typing import Any
 
 from addon.wire.events import Event
 
@@ -34,7 +33,10 @@ _new_tuple = tuple.__new__
 _startswith = bytes.startswith
 _after_data = itemgetter(slice(len(b"data: "), None))
 _FEW_LINES = 32  # up to about ten events: a plain loop costs less than building the C pipeline
-_DECODERS = {"strict": bytes.decode, "replace": methodcaller("decode", "utf-8", "replace")}
+_DECODERS: dict[str, Callable[[bytes], str]] = {
+    "strict": bytes.decode,
+    "replace": methodcaller("decode", "utf-8", "replace"),
+}
 
 
 class SSEDecoder:
@@ -254,7 +256,9 @@ class SSEDecoder:
                 return list(map(_new_tuple, repeat(ServerSentEvent), fields))
         return None
 
-    def _few(self, lines: list[bytes], decode: Any) -> list[ServerSentEvent] | None:
+    def _few(
+        self, lines: list[bytes], decode: Callable[[bytes], str]
+    ) -> list[ServerSentEvent] | None:
         """`_uniform` for a live chunk of a few events, where a plain loop costs less."""
         events: list[ServerSentEvent] = []
         last_id = self._last_id

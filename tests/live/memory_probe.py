@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from mitmproxy import http
+from mitmproxy import ctx, http
 
 PATH = "/__memory__"
 
@@ -36,6 +36,12 @@ def give_back_free_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def insight_entries() -> int:
+    """Calls the addon remembers on purpose (bounded) to find sessions and explain the cache."""
+    addon = ctx.master.addons.get("llmrebuild")
+    return addon.insights.entries if addon is not None else 0
+
+
 class MemoryProbe:
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.request.path != PATH:
@@ -48,6 +54,7 @@ class MemoryProbe:
             "rss_kib": rss_kib(),
             "allocated_blocks": sys.getallocatedblocks(),
             "gc_objects": len(gc.get_objects()),
+            "insight_entries": insight_entries(),
         }
         flow.response = http.Response.make(
             200, json.dumps(report), {"content-type": "application/json"}

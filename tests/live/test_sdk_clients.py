@@ -185,7 +185,7 @@ def test_timing_and_one_line_summary(app, provider: str):
     model = record["response"]["model"]
     expected = (
         rf"llm {provider} {re.escape(model)} stop=\S+ .*"
-        r"tokens=\d+/\d+ ttft=[\d.]+s [\d.]+s complete -> "
+        r"tokens=\d+/\d+ (\$[\d.e-]+ )?ttft=[\d.]+s [\d.]+s complete (\[[^]]*\] )?-> "
     )
     assert re.search(expected, line), line
 

@@ -27,6 +27,8 @@ import pytest
 from mitmproxy import io
 from mitmproxy.http import HTTPFlow
 
+from addon.providers import PROVIDERS
+
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURE = ROOT / "flows" / "llm.flow"
 CORPUS = ROOT / "tests" / "corpus"
@@ -45,7 +47,7 @@ CHROMIUM_ARGS = [
 ]
 SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
 VIEW = "LLM rebuilt"
-SUMMARY_LINE = re.compile(r"\bllm (anthropic-messages|openai-chat|openai-responses) ")
+SUMMARY_LINE = re.compile(rf"\bllm ({'|'.join(map(re.escape, PROVIDERS))}) ")
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ knows every block and delta of the plain helper plus `compaction`, `fallback` an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -291,8 +291,7 @@ class AnthropicMessages(Accumulator):
             self._early(event, data)
             return
         index = data.get("index")
-        block = self._open.pop(index, None) if _is_index(index) else None
-        if block is None:
+        if not _is_index(index) or (block := self._open.pop(index, None)) is None:
             if _is_index(index) and index in self._stopped:
                 self._reject(event, data, f"index {index} was already stopped")
             else:
@@ -382,7 +381,7 @@ class AnthropicMessages(Accumulator):
         return []
 
 
-def _is_index(value: Any) -> bool:
+def _is_index(value: Any) -> TypeGuard[int]:
     return type(value) is int
 
 

@@ -24,6 +24,7 @@ class Addressing(Accumulator):
     _reported: set[Any]
     _gaps: list[str]
     _base: JSON | None
+    _final: JSON | None
 
     @staticmethod
     def _where(data: JSON) -> str:
@@ -134,7 +135,9 @@ class Addressing(Accumulator):
         """The first delta of a field starts it from the item's value (usually "")."""
         item_type, key = _FIELD_DELTAS[data["type"]]
         item = self._item(data, item_type)
-        delta = self._string(data, "delta") if item is not None else None
+        if item is None:
+            return
+        delta = self._string(data, "delta")
         if delta is None:
             return
         pieces = item.fields.get(key)
@@ -146,7 +149,9 @@ class Addressing(Accumulator):
     def _field_done(self, data: JSON) -> None:
         item_type, key = _FIELD_DONES[data["type"]]
         item = self._item(data, item_type)
-        text = self._string(data, key) if item is not None else None
+        if item is None:
+            return
+        text = self._string(data, key)
         if text is not None:
             item.fields[key] = [text]
 

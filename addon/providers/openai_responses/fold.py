@@ -81,13 +81,17 @@ class OpenAIResponses(Addressing):
         if kind == "response.output_text.delta":  # by far the most frequent event: inlined
             self.content_started = True
             delta = data.get("delta")
+            part: _Part | None
             try:
-                part = self._items[data["output_index"]].content[data["content_index"]]
+                content: Any = self._items[data["output_index"]].content  # None: TypeError
+                part = content[data["content_index"]]
             except (KeyError, TypeError):  # not added (yet): the slow path says what is missing
                 part = None
             if part is None or part.type != "output_text" or delta.__class__ is not str:
                 part = self._part(data, self._items_content, "output_text")
-                delta = self._string(data, "delta") if part is not None else None
+                if part is None:
+                    return
+                delta = self._string(data, "delta")
                 if delta is None:
                     return
             part.pieces.append(delta)
@@ -178,9 +182,9 @@ class OpenAIResponses(Addressing):
         done_at = {_identity(item): i for i, item in self._done_items.items()}
         for item in output:
             if isinstance(item, dict):
-                index = done_at.get(_identity(item))
-                if index is not None:
-                    self._done_items[index] = item
+                done_index = done_at.get(_identity(item))
+                if done_index is not None:
+                    self._done_items[done_index] = item
 
     def _terminal(self, data: JSON) -> None:
         response = self._snapshot(data)
@@ -321,7 +325,9 @@ class OpenAIResponses(Addressing):
     def _part_text_delta(self, data: JSON) -> None:
         self.content_started = True
         part = self._part(data, self._items_content, _DELTA_PART_TYPE[data["type"]])
-        delta = self._string(data, "delta") if part is not None else None
+        if part is None:
+            return
+        delta = self._string(data, "delta")
         if delta is not None:
             part.pieces.append(delta)
 
@@ -340,21 +346,27 @@ class OpenAIResponses(Addressing):
 
     def _summary_text_delta(self, data: JSON) -> None:
         self.content_started = True
+        part: _Part | None
         try:
-            part = self._items[data["output_index"]].summary[data["summary_index"]]
+            parts: Any = self._items[data["output_index"]].summary  # None: TypeError
+            part = parts[data["summary_index"]]
         except (KeyError, TypeError):
             part = None
         delta = data.get("delta")
         if part is None or part.type != "summary_text" or delta.__class__ is not str:
             part = self._part(data, self._items_summary, "summary_text", "summary_index")
-            delta = self._string(data, "delta") if part is not None else None
+            if part is None:
+                return
+            delta = self._string(data, "delta")
             if delta is None:
                 return
         part.pieces.append(delta)
 
     def _summary_text_done(self, data: JSON) -> None:
         part = self._part(data, self._items_summary, "summary_text", "summary_index")
-        text = self._string(data, "text") if part is not None else None
+        if part is None:
+            return
+        text = self._string(data, "text")
         if text is not None:
             part.pieces = [text]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from addon.providers.base import JSON
 
-# The string that a part's deltas extend, by part type.
-_TEXT_KEY = {
+# The string that a part's deltas extend, by part type (looked up with whatever `type` came).
+_TEXT_KEY: dict[Any, str] = {
     "output_text": "text",
     "refusal": "refusal",
     "reasoning_text": "text",
