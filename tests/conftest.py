@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from mitmproxy import http
+from mitmproxy import http, io
 from mitmproxy.test import taddons, tflow
 
 from addon.llm_rebuild import LLMRebuild
@@ -23,6 +23,14 @@ SECRET = "sk-ant-api03-TEST-SECRET-do-not-leak"
 FLOWS_KEYS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
 """The fake credentials `flows/make_flows.py` puts into the sample captures."""
 STREAM = (CORPUS / "sdk/anthropic/tool_use_response.sse").read_bytes()
+CAPTURE = Path(__file__).resolve().parent.parent / "flows" / "llm.flow"
+"""Every sample capture of `flows/make_flows.py` in one file."""
+
+
+def read_flows(path: Path = CAPTURE) -> list[http.HTTPFlow]:
+    """The flows of a capture file, as `mitmdump -r` loads them."""
+    with path.open("rb") as file:
+        return [f for f in io.FlowReader(file).stream() if isinstance(f, http.HTTPFlow)]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

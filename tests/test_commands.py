@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from mitmproxy import exceptions, http, io
+from mitmproxy import exceptions, io
 from mitmproxy.addons.view import View
 from mitmproxy.test import taddons
 
@@ -17,18 +17,12 @@ from addon.proxy.capture import FlowCapture
 from addon.proxy.commands import LLMCommands
 from addon.record import RECORD_KEYS
 from addon.record.redact import MASK
-from tests.conftest import rebuilt
+from tests.conftest import FLOWS_KEYS, read_flows, rebuilt
 from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = ROOT / "flows" / "llm.flow"
-SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
+SECRETS = FLOWS_KEYS
 LLM_FLOWS = 23  # flows/make_flows.py: 21 samples, a plain JSON answer, an HTTP 429; one other
-
-
-def read_capture() -> list[http.HTTPFlow]:
-    with CAPTURE.open("rb") as file:
-        return list(io.FlowReader(file).stream())
 
 
 class Updates:
@@ -48,7 +42,7 @@ def master():
         commands = LLMCommands(rebuilder.resolver)
         tctx.master.addons.register(commands)
         tctx.configure(rebuilder, llm_dump_dir="", llm_summary=False)
-        flows = read_capture()
+        flows = read_flows()
         view.add(flows)
         yield tctx, flows, updates
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from addon import StreamRebuild, rebuild
 from addon.providers import Accumulator, Summary
 from addon.record import RECORD_KEYS
-from addon.record.rebuild import looks_like_sse
+from addon.record.answer import looks_like_sse
 from addon.wire.sse import ServerSentEvent
 from tests.conftest import capture as new_capture
 from tests.oracles import ALL_STREAMS

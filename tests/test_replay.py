@@ -8,23 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
 
 from addon import rebuild
 from addon.record import RECORD_KEYS
 from addon.record.routing import Router
 from flows.make_flows import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
+from tests.conftest import CAPTURE, read_flows
 
 pytestmark = pytest.mark.live  # runs mitmdump
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = ROOT / "flows" / "llm.flow"
 MITMDUMP = Path(sys.executable).parent / "mitmdump"
-
-
-def read_flows(path: Path) -> list:
-    with path.open("rb") as file:
-        return list(io.FlowReader(file).stream())
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def test_captures_are_up_to_date_with_their_script(tmp_path):
 
 def test_one_record_per_llm_flow_and_none_for_others(replay):
     records, _ = replay
-    flows = read_flows(CAPTURE)
+    flows = read_flows()
     router = Router()
     llm = [f for f in flows if router.provider_for(f.request.host, f.request.port, f.request.path)]
     assert len(llm) < len(flows)  # the capture has a non-LLM flow too
@@ -70,7 +64,7 @@ def test_one_record_per_llm_flow_and_none_for_others(replay):
 
 def test_replayed_records_match_the_core_rebuild_of_each_body(replay):
     records, _ = replay
-    by_id = {f.id: f for f in read_flows(CAPTURE)}
+    by_id = {f.id: f for f in read_flows()}
     for record in records:
         flow = by_id[record["flow_id"]]
         expected = rebuild(

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from mitmproxy import contentviews, http, io
+from mitmproxy import contentviews, http
 from mitmproxy.addons.view import View
 from mitmproxy.contentviews import Metadata
 from mitmproxy.test import taddons, tflow
@@ -22,19 +22,13 @@ from addon.providers import PROVIDERS
 from addon.proxy.view import LLMResponseView
 from addon.record import Record
 from addon.sinks.view import render
+from tests.conftest import FLOWS_KEYS, read_flows, rebuilt
 from tests.conftest import capture as new_capture
-from tests.conftest import rebuilt
 from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURE = ROOT / "flows" / "llm.flow"
-SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
+SECRETS = FLOWS_KEYS
 VIEW = "LLM rebuilt"
-
-
-def read_capture() -> list[http.HTTPFlow]:
-    with CAPTURE.open("rb") as file:
-        return list(io.FlowReader(file).stream())
 
 
 def flow_of(flows: list[http.HTTPFlow], corpus_name: str) -> http.HTTPFlow:
@@ -45,7 +39,7 @@ def flow_of(flows: list[http.HTTPFlow], corpus_name: str) -> http.HTTPFlow:
 
 @pytest.fixture
 def flows() -> list[http.HTTPFlow]:
-    return read_capture()
+    return read_flows()
 
 
 @pytest.fixture(autouse=True)
@@ -212,7 +206,7 @@ def test_no_credential_appears_in_any_view_of_the_capture(flows):
     addon = LLMRebuild()
     with taddons.context(addon) as tctx:
         tctx.configure(addon, llm_dump_dir="", llm_summary=False)
-        stored = read_capture()
+        stored = read_flows()
         for flow in stored:
             addon.response(flow)
     assert any(METADATA_KEY in f.metadata for f in stored)

@@ -5,8 +5,7 @@ same fed chunk by chunk; `Record` is the one owner of a record's fields; `flowsi
 what the proxy saw around the answer (request, status, timing) from plain values.
 """
 
-from addon.record.model import JSON, Record
-from addon.record.rebuild import (
+from addon.record.answer import (
     RECORD_KEYS,
     AnswerRebuild,
     StreamRebuild,
@@ -14,6 +13,7 @@ from addon.record.rebuild import (
     rebuild_answer,
     rebuild_json,
 )
+from addon.record.model import JSON, Record
 
 __all__ = [
     "JSON",

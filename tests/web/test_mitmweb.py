@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from mitmproxy import io
-from mitmproxy.http import HTTPFlow
 
 from addon.providers import PROVIDERS
+from tests.conftest import CAPTURE, FLOWS_KEYS, read_flows
 
 ROOT = Path(__file__).resolve().parents[2]
-CAPTURE = ROOT / "flows" / "llm.flow"
 CORPUS = ROOT / "tests" / "corpus"
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOT = ARTIFACTS / "mitmweb-llm-view.png"
@@ -45,7 +43,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SECRETS = ("sk-ant-api03-FAKE-flows-key-0000000000", "sk-proj-FAKE-flows-key-1111111111")
+SECRETS = FLOWS_KEYS
 VIEW = "LLM rebuilt"
 SUMMARY_LINE = re.compile(rf"\bllm ({'|'.join(map(re.escape, PROVIDERS))}) ")
 
@@ -56,14 +54,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def capture_flows() -> list[HTTPFlow]:
-    with CAPTURE.open("rb") as file:
-        return list(io.FlowReader(file).stream())
-
-
 def flow_id_of(corpus_name: str) -> str:
     body = (CORPUS / corpus_name).read_bytes()
-    return next(f.id for f in capture_flows() if f.response and f.response.raw_content == body)
+    return next(f.id for f in read_flows() if f.response and f.response.raw_content == body)
 
 
 @dataclass
@@ -124,7 +117,7 @@ def mitmweb(tmp_path_factory) -> Iterator[Mitmweb]:
         stderr=subprocess.STDOUT,
     )  # fmt: skip
     web = Mitmweb(f"http://127.0.0.1:{web_port}", password, workdir)
-    llm_flows = sum(1 for f in capture_flows() if f.request.pretty_host != "example.com")
+    llm_flows = sum(1 for f in read_flows() if f.request.pretty_host != "example.com")
     try:
         deadline = time.monotonic() + 20
         while True:  # ready once the addon has finished every LLM flow of the capture
@@ -160,7 +153,7 @@ def listed_flows(web: Mitmweb) -> list[dict]:
 
 def test_rest_api_renders_every_llm_flow_with_the_rebuilt_view(mitmweb):
     flows = listed_flows(mitmweb)
-    assert len(flows) == len(capture_flows())
+    assert len(flows) == len(read_flows())
     for flow in flows:
         shown = mitmweb.get(f"/flows/{flow['id']}/response/content/auto.json")
         assert isinstance(shown, dict)
@@ -193,7 +186,7 @@ def test_commands_run_from_mitmweb_command_api(mitmweb):
     out = mitmweb.workdir / "from-web.jsonl"
     assert mitmweb.command("llm.dump", "@all", str(out)) == {"value": None}
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == len(capture_flows()) - 1
+    assert len(records) == len(read_flows()) - 1
     assert not any(secret in out.read_text() for secret in SECRETS)
 
 
@@ -221,7 +214,7 @@ def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb, chromium)
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
     rows = page.locator(".flow-table tbody tr.has-response")
-    expect(rows).to_have_count(len(capture_flows()))
+    expect(rows).to_have_count(len(read_flows()))
     rows.nth(position).click()
     page.locator(".nav-tabs a").filter(has_text=re.compile(r"^Response$")).click()
     expect(page).to_have_url(re.compile(rf"#/flows/{flow_id}/response$"))
@@ -252,4 +245,4 @@ def test_browser_command_bar_runs_llm_dump(mitmweb, chromium):
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == len(capture_flows()) - 1
+    assert len(records) == len(read_flows()) - 1
