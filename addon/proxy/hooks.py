@@ -49,6 +49,8 @@ class LLMRebuild:
         self.max_body = 0
         self.captures: dict[str, FlowCapture] = {}
         self.insights = Insights()
+        self.listeners: list[Callable[[Record], None]] = []
+        """Called with every finished record (after its dump), e.g. by the OTLP export."""
         self._running = False
         self._dump_failing = False
 
@@ -149,7 +151,8 @@ class LLMRebuild:
         capture = self._end_capture(flow)
         resolved = self.resolver.resolve(flow, ended=capture)
         if resolved is not None:
-            self._publish(flow, resolved[0])
+            self.publish(resolved[0], flow.request.timestamp_start)
+            store(flow.metadata, resolved[0])
 
     def _end_capture(self, flow: http.HTTPFlow) -> FlowCapture | None:
         """Drop the per-flow state and put the streamed body back on the flow at once, so
@@ -161,12 +164,21 @@ class LLMRebuild:
             flow.response.stream = True  # release the capture; the stream is over
         return capture
 
-    def _publish(self, flow: http.HTTPFlow, record: Record) -> None:
+    def publish(self, record: Record, started: float) -> None:
+        """A finished record to every sink: insights first, then dump, log line, listeners.
+
+        The caller then stores it on its flow. Listeners (the OpenTelemetry export, …) get
+        the finished record; one that fails is logged and the others still run.
+        """
         self.insights.add(record)
-        store(flow.metadata, record)
-        dump_file = self._dump(record, flow.request.timestamp_start)
+        dump_file = self._dump(record, started)
         if ctx.options.llm_summary:
             log.info(summary_line(record, dump_file))
+        for listener in self.listeners:
+            try:
+                listener(record)
+            except Exception:
+                log.exception("llm-rebuild: %r failed on a record", listener)
 
     def record_failure(self, flow: http.HTTPFlow, message: str) -> None:
         """Our own bug still leaves a trace on an LLM flow: its record, marked incomplete."""
