@@ -233,3 +233,23 @@ def test_anthropic_error_event_is_not_an_unknown_event():
     record = rebuild("anthropic-messages", body)
     assert record["unknown_events"] == []
     assert record["extras"]["error_events"] == [error]
+
+
+def test_bedrock_invoke_model_usage_comes_from_its_headers(addon_ctx):
+    """Plain InvokeModel bodies of some families carry no usage; Bedrock sends it as headers."""
+    addon, _, _ = addon_ctx
+    flow = llm_flow(
+        json.dumps({"generation": "Hi", "stop_reason": "stop"}).encode(),
+        "application/json",
+        host="bedrock-runtime.us-east-1.amazonaws.com",
+        path="/model/meta.llama3-8b-instruct-v1:0/invoke",
+        headers={
+            "x-amzn-bedrock-input-token-count": "12",
+            "x-amzn-bedrock-output-token-count": "3",
+        },
+    )
+    addon.response(flow)
+    record = flow.metadata[METADATA_KEY]
+    assert record["provider"] == "bedrock-invoke"
+    assert record["usage"]["input_tokens"] == 12 and record["usage"]["output_tokens"] == 3
+    assert record["timing"]["output_tokens"] == 3

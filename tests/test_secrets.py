@@ -32,6 +32,9 @@ SECRETS = {
     "body client_secret": "SECRET-body-client-secret-0010",
     "custom header (llm_redact)": "SECRET-custom-header-0011",
     "custom body field (llm_redact)": "SECRET-custom-body-0012",
+    "x-amz-security-token": "SECRET-aws-session-token-0013",
+    "x-goog-user-project": "SECRET-goog-project-0014",
+    "query X-Amz-Signature": "SECRET-aws-presigned-0015",
 }
 
 
@@ -48,6 +51,7 @@ def planted_flows() -> list[http.HTTPFlow]:
         flow.request.path = (
             f"{provider_path}?key={SECRETS['query key']}"
             f"&api_key={SECRETS['query api_key']}&beta=true"
+            f"&X-Amz-Signature={SECRETS['query X-Amz-Signature']}"
         )
         flow.request.method = "POST"
         headers = flow.request.headers
@@ -57,6 +61,8 @@ def planted_flows() -> list[http.HTTPFlow]:
         headers["cookie"] = f"session={SECRETS['cookie']}"
         headers["proxy-authorization"] = f"Basic {SECRETS['proxy-authorization']}"
         headers["x-goog-api-key"] = SECRETS["x-goog-api-key"]
+        headers["x-amz-security-token"] = SECRETS["x-amz-security-token"]
+        headers["x-goog-user-project"] = SECRETS["x-goog-user-project"]
         headers["x-tenant-token"] = SECRETS["custom header (llm_redact)"]
         flow.request.content = json.dumps(
             {

@@ -176,6 +176,9 @@ class Provider:
     stream_types: tuple[str, ...] = ("text/event-stream",)
     """Content types (prefixes, lower case) of a streamed answer."""
     samples: tuple[Sample, ...] = ()
+    usage_headers: tuple[str, str] | None = None
+    """Response headers with input and output token counts, for bodies that carry none
+    (Bedrock's `x-amzn-bedrock-input-token-count` / `-output-token-count`)."""
 
     def framing_for(self, content_type: str, path: str) -> Callable[[], Framing] | None:
         """The framing of an answer with this content type, or None for a plain JSON body."""

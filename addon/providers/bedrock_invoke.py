@@ -438,6 +438,7 @@ INVOKE_PROVIDER = Provider(
     ),
     framing=InvokeStreamDecoder,
     stream_types=("application/vnd.amazon.eventstream",),
+    usage_headers=("x-amzn-bedrock-input-token-count", "x-amzn-bedrock-output-token-count"),
     samples=(
         Sample(
             host="bedrock-runtime.us-east-1.amazonaws.com",

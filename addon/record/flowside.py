@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from addon.providers import PROVIDERS, Usage
 from addon.record.model import JSON, Record
 from addon.record.redact import Redactor
 from addon.wire.jsonvalue import loads_exact
@@ -71,11 +72,31 @@ def fill(
     record.status_code = facts.status_code
     if facts.response_headers is not None:
         record.response_headers = redactor.header_items(facts.response_headers)
+        usage_from_headers(record, facts.response_headers)
     usage = record.usage or {}
     record.timing = timing(
         facts, times or StreamTimes(), usage.get("output_tokens"), earlier_timing
     )
     return record
+
+
+def usage_from_headers(record: Record, headers: list[tuple[str, str]]) -> None:
+    """Token counts from the response headers where the API puts them and the body has none."""
+    provider = PROVIDERS.get(record.provider)
+    names = provider.usage_headers if provider is not None else None
+    usage = record.usage or {}
+    if names is None or usage.get("input_tokens") is not None:
+        return
+    values = {name.lower(): value for name, value in headers}
+    counts = [values.get(name, "") for name in names]
+    if all(c.isdigit() for c in counts):
+        record.usage = {
+            **Usage().as_dict(),
+            **usage,
+            "input_tokens": int(counts[0]),
+            "output_tokens": int(counts[1]),
+        }
+        record.warn(f"usage from the response headers {', '.join(names)}")
 
 
 def request_info(facts: FlowFacts, redactor: Redactor) -> JSON:

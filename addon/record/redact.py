@@ -24,10 +24,29 @@ SECRET_HEADERS = frozenset(
         "openai-api-key",
         "anthropic-api-key",
         "x-auth-token",
+        # AWS SigV4 (the signature is in `authorization`) and temporary credentials
+        "x-amz-security-token",
+        # Google: the OAuth bearer is in `authorization`; these name the billed project
+        "x-goog-user-project",
+        "x-goog-api-client-project",
     }
 )
 SECRET_QUERY_KEYS = frozenset(
-    {"key", "api_key", "api-key", "apikey", "access_token", "token", "sig", "signature", "code"}
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "token",
+        "sig",
+        "signature",
+        "code",
+        # AWS presigned URLs
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-credential",
+    }
 )
 SECRET_BODY_KEYS = frozenset(
     {
@@ -42,6 +61,9 @@ SECRET_BODY_KEYS = frozenset(
         "secret",
         "authorization",
         "x-api-key",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "private_key",
     }
 )
 
