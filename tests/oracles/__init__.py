@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx2
 
+from addon.providers import PROVIDERS
+
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
@@ -38,6 +40,10 @@ _PROVIDER_BY_PREFIX = {
     "ccproxy/claude_": "anthropic-messages",
     "ccproxy/copilot_": "openai-chat",
     "ccproxy/codex_": "openai-responses",
+    "gemini/ai-studio/": "gemini",
+    "gemini/vertex/": "gemini",
+    "gemini/code-assist/": "gemini-code-assist",
+    "gemini/interactions/": "gemini-interactions",
 }
 
 
@@ -51,7 +57,9 @@ def corpus_provider(path: Path) -> str:
 
 
 ALL_STREAMS: list[tuple[str, Path]] = [
-    (corpus_provider(p), p) for p in sorted(CORPUS.rglob("*.sse"))
+    (corpus_provider(p), p)
+    for p in sorted(CORPUS.rglob("*.sse"))
+    if corpus_provider(p) in PROVIDERS  # a provider's streams join once it is registered
 ]
 
 

@@ -1,0 +1,596 @@
+"""Google Gemini `streamGenerateContent`: the streamed chunks folded into one response.
+
+Every chunk is a whole `GenerateContentResponse` holding what is new since the last one. The
+same fold serves Google AI Studio (`generativelanguage.googleapis.com`), Vertex AI
+(`{region}-aiplatform.googleapis.com`, `.../publishers/google/models/{m}`), any host that
+serves those paths, and the Gemini CLI's Code Assist API (`cloudcode-pa.googleapis.com/
+v1internal`), whose chunks wrap each response as `{"response": {...}, "traceId": ...}`. With
+`?alt=sse` the chunks come as Server-Sent Events, without it as one streamed JSON array
+(`GeminiProvider.framing_for` picks the framing by content type). google-genai has no merging
+helper to compare with: `generate_content_stream` yields the chunks, and a chat session's
+history keeps one `Content` per chunk, unmerged (`chats.py`, `send_message_stream`).
+
+Merge rules, to the shape of the non-streamed `generateContent` answer:
+
+- Candidates by `index` (missing means 0), in index order; `index` is written back only where
+  the chunks sent it (Vertex leaves it out of its answers, AI Studio puts it in).
+- Parts in the order they came. Consecutive text parts of the same kind (`thought: true` or
+  not) are joined into one. A `thoughtSignature` stays on the part it arrived with, so a text
+  part with a signature starts a new part unless it is an empty text that only carries the
+  signature: that one joins the preceding text part of its kind when that part has no
+  signature yet. Evidence: gemini-2.5-pro sends the signature on the first answer chunk
+  (`pydantic-ai__test_google_model_thinking_part_iter__0`), gemini-3 and 3.5 on a last empty
+  text part (`openinference__test_streaming_reasoning__0`, `pydantic-ai__test_native_output_
+  with_builtin_tools_stream__0`); the non-streamed gemini-3-pro answers carry it on the one
+  answer text part (`pydantic-ai__test_google_model_thinking_part__0`). An empty text part
+  that carries nothing else (gemini-3 sends one after a function call) is left out: the
+  non-streamed answers of the same model have none.
+- Every other part (`functionCall`, `executableCode`, `codeExecutionResult`, `inlineData`,
+  `fileData`, `toolCall`, `toolResponse`, unknown ones) and text parts with other fields are
+  kept whole, in order.
+- Candidate fields: `groundingMetadata` is the last non-empty one (an empty `{}` comes with
+  every chunk of a grounded answer); all others (`finishReason`, `finishMessage`,
+  `safetyRatings`, `citationMetadata`, `logprobsResult`, `urlContextMetadata`, unknown ones)
+  are the last that came. Top-level fields (`usageMetadata`, a running total that can go
+  down and is never summed, `modelVersion`, `responseId`, `createTime`, `promptFeedback`,
+  unknown ones) are the last that came. Enum values stay as sent (Vertex's
+  `enum-encoding=int` sends integers).
+
+There is no terminal event. The answer is done when every candidate has a `finishReason`, or
+when `promptFeedback.blockReason` says the prompt was blocked (an answer with no candidates,
+complete, which `summarize` says). Whether the body itself ended cleanly (a whole last SSE
+event, a closed JSON array) is the framing's to report.
+
+Numbers stay exact: orjson turns integers wider than 64 bits into floats, so a part that is not
+text and holds a float (function arguments, tool responses) is taken from a second, exact
+parse of its chunk with pydantic-core (`from_json`, the parser the anthropic SDK uses). Text
+parts and the token counts never need it; the cost is one more parse of the rare chunks whose
+tool data holds a float.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import unquote_plus
+
+import orjson
+import pydantic_core
+
+from addon.providers.base import (
+    JSON,
+    Accumulator,
+    Part,
+    Provider,
+    Route,
+    Sample,
+    Summary,
+    Usage,
+    count,
+)
+from addon.wire.events import Event
+from addon.wire.framing import Framing
+from addon.wire.jsonarray import JSONArrayDecoder
+from addon.wire.sse import SSEDecoder
+
+_loads = orjson.loads
+_JSONDecodeError = orjson.JSONDecodeError
+
+_TEXT_KEYS: Final = frozenset({"text", "thought", "thoughtSignature"})
+"""A text part with only these fields joins a run of text parts; any other is kept whole."""
+_EMPTY_KEYS: Final = frozenset({"text", "thought"})
+_CONTENT: Final = object()  # where `content` goes among a candidate's fields
+
+
+class _TextRun:
+    """Consecutive text parts of one kind: the first part's fields, and fragments joined once."""
+
+    __slots__ = ("fragments", "part", "signed", "thought")
+
+    def __init__(self, part: JSON, thought: bool) -> None:
+        self.part = dict(part)
+        self.thought = thought
+        self.signed = "thoughtSignature" in part
+        self.fragments: list[str] = [part["text"]]
+
+    def export(self) -> JSON | None:
+        """The joined part (None when it is empty and carries nothing else)."""
+        fragments = self.fragments
+        if len(fragments) > 1:
+            self.fragments = fragments = ["".join(fragments)]
+        part = dict(self.part)
+        part["text"] = text = fragments[0]
+        if not text and part.keys() <= _EMPTY_KEYS:
+            return None
+        return part
+
+
+class _Candidate:
+    """One candidate so far: its fields in the order they came, and its parts."""
+
+    __slots__ = ("content", "fields", "parts", "run")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+        self.content: JSON | None = None  # the content's fields other than `parts`
+        self.parts: list[Any] = []  # whole parts, and `_TextRun`s
+        self.run: _TextRun | None = None  # the text run that a next text part may join
+
+
+class GeminiGenerateContent(Accumulator):
+    provider = "gemini"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks = 0
+        self._top: JSON = {}
+        """Top-level fields but `candidates`, the last value of each."""
+        self._candidates: dict[int, _Candidate] = {}
+        self._unfinished: set[int] = set()
+        """Candidates without a `finishReason` yet."""
+        self._blocked = False
+        self._data = ""  # the current chunk's text, for an exact parse when one is needed
+        self._exact: JSON | None = None
+
+    def _feed(self, event: Event) -> None:
+        data = event.data
+        try:
+            chunk = _loads(data)
+        except _JSONDecodeError as exc:
+            if data.strip():  # an empty event is a keep-alive
+                self._chunks += 1
+                self.errors.append(f"chunk #{self._chunks}: not JSON ({exc}); skipped")
+                self.unknown.append({"event": event.event, "data": data})
+            return
+        self._chunks += 1
+        if type(chunk) is not dict:
+            self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
+            self.unknown.append({"event": event.event, "data": chunk})
+            return
+        response = self._unwrap(chunk)
+        if response is None:
+            return
+        if "error" in response:
+            self.errors.append(f"chunk #{self._chunks}: error: {describe_error(response)}")
+            self.unknown.append({"event": event.event, "data": chunk})
+            return
+        self._data = data
+        self._exact = None
+        candidates = response.pop("candidates", None)
+        self._top.update(response)
+        if candidates:
+            if type(candidates) is list:
+                self._merge_candidates(candidates)
+            else:
+                self.errors.append(f"chunk #{self._chunks}: `candidates` is not a list; ignored")
+        feedback = response.get("promptFeedback")
+        if type(feedback) is dict and feedback.get("blockReason"):
+            self._blocked = True
+        self.done = self._blocked or (bool(self._candidates) and not self._unfinished)
+
+    def _unwrap(self, chunk: JSON) -> JSON | None:
+        """The `GenerateContentResponse` a chunk carries (Code Assist wraps it)."""
+        return chunk
+
+    def _exact_response(self) -> JSON:
+        """The current chunk parsed again, exactly (integers wider than 64 bits kept)."""
+        if self._exact is None:
+            exact = pydantic_core.from_json(self._data)
+            self._exact = self._unwrap(exact) or {}
+        return self._exact
+
+    def _merge_candidates(self, candidates: list[Any]) -> None:
+        states = self._candidates
+        for position, candidate in enumerate(candidates):
+            if type(candidate) is not dict:
+                self.errors.append(f"chunk #{self._chunks}: a candidate is not an object")
+                continue
+            index = candidate.get("index", 0)
+            state = states.get(index)
+            if state is None:
+                if type(index) is not int:
+                    self.errors.append(f"chunk #{self._chunks}: candidate index {index!r}")
+                    continue
+                states[index] = state = _Candidate()
+                self._unfinished.add(index)
+            fields = state.fields
+            for key, value in candidate.items():
+                if key == "content":
+                    if key not in fields:
+                        fields[key] = _CONTENT
+                    if type(value) is dict:
+                        self._merge_content(state, value, position)
+                    else:
+                        self.errors.append(f"chunk #{self._chunks}: `content` is not an object")
+                elif key == "groundingMetadata":
+                    if value or key not in fields:
+                        fields[key] = value
+                else:
+                    fields[key] = value
+                    if key == "finishReason" and value is not None and value != "":
+                        self._unfinished.discard(index)
+
+    def _merge_content(self, state: _Candidate, content: JSON, position: int) -> None:
+        if state.content is None:
+            state.content = {}
+        parts = None
+        for key, value in content.items():
+            if key == "parts":
+                parts = value
+            else:
+                state.content[key] = value
+        if not parts:
+            return
+        if type(parts) is not list:
+            self.errors.append(f"chunk #{self._chunks}: `parts` is not a list; ignored")
+            return
+        merged = state.parts
+        for number, part in enumerate(parts):
+            if type(part) is dict:
+                text = part.get("text")
+                if type(text) is str and (len(part) == 1 or part.keys() <= _TEXT_KEYS):
+                    thought = part.get("thought") is True
+                    run = state.run
+                    if run is not None and run.thought is thought:
+                        if len(part) == 1 or "thoughtSignature" not in part:
+                            run.fragments.append(text)
+                            if text and not self.content_started:
+                                self.content_started = True
+                            continue
+                        if not text and not run.signed:
+                            run.part["thoughtSignature"] = part["thoughtSignature"]
+                            run.signed = True
+                            continue
+                    state.run = run = _TextRun(part, thought)
+                    merged.append(run)
+                    if text and not self.content_started:
+                        self.content_started = True
+                    continue
+                if _holds_float(part):
+                    part = self._exact_part(position, number, part)
+            state.run = None
+            merged.append(part)
+            self.content_started = True
+
+    def _exact_part(self, candidate: int, number: int, part: JSON) -> Any:
+        """The same part from an exact parse of its chunk (orjson made a float of it)."""
+        try:
+            exact = self._exact_response()["candidates"][candidate]["content"]["parts"][number]
+        except (ValueError, LookupError, TypeError):
+            return part  # the exact parser failed where orjson did not: keep orjson's
+        return exact
+
+    def result(self) -> JSON | None:
+        if not self._top and not self._candidates:
+            return None
+        response: JSON = {}
+        if self._candidates:
+            response["candidates"] = [
+                self._export(index, self._candidates[index]) for index in sorted(self._candidates)
+            ]
+        response.update(_copy(self._top))
+        return self._wrap(response)
+
+    def _wrap(self, response: JSON) -> JSON:
+        """The record's object for a rebuilt response (Code Assist wraps it again)."""
+        return response
+
+    @staticmethod
+    def _export(index: int, state: _Candidate) -> JSON:
+        candidate: JSON = {}
+        for key, value in state.fields.items():
+            if value is _CONTENT:
+                parts = []
+                for part in state.parts:
+                    if type(part) is _TextRun:
+                        exported = part.export()
+                        if exported is not None:
+                            parts.append(exported)
+                    else:
+                        parts.append(_clone(part))
+                content: JSON = {"parts": parts}
+                content.update(_copy(state.content or {}))
+                candidate[key] = content
+            else:
+                candidate[key] = _clone(value)
+        return candidate
+
+    def finish(self) -> None:
+        if self.done:
+            return
+        if self._unfinished:
+            self.errors.append(
+                f"stream ended before candidate(s) {sorted(self._unfinished)} had a finishReason"
+            )
+        elif not self._candidates:
+            self.errors.append("stream ended with no candidate and no promptFeedback.blockReason")
+
+    @staticmethod
+    def summarize(response: JSON) -> Summary:
+        return summarize_response(response)
+
+    @staticmethod
+    def usage(response: JSON) -> Usage:
+        return usage_of(response)
+
+    @staticmethod
+    def response_complete(response: JSON) -> list[str]:
+        return [f"error in body: {describe_error(response)}"] if "error" in response else []
+
+
+class GeminiCodeAssist(GeminiGenerateContent):
+    """The Gemini CLI's Code Assist API: each chunk is `{"response": {...}, "traceId": ...}`.
+
+    The record keeps the shape of the non-streamed `v1internal:generateContent` answer: the
+    wrapper's fields (the last of each) around the merged response.
+    """
+
+    provider = "gemini-code-assist"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._wrapper: JSON = {}
+
+    def _unwrap(self, chunk: JSON) -> JSON | None:
+        response = chunk.get("response")
+        if type(response) is not dict:
+            if "error" in chunk:
+                return chunk
+            self.errors.append(f"chunk #{self._chunks}: no `response` object; kept as unknown")
+            self.unknown.append({"event": "message", "data": chunk})
+            return None
+        for key, value in chunk.items():
+            if key != "response":
+                self._wrapper[key] = value
+        return response
+
+    def _wrap(self, response: JSON) -> JSON:
+        return {"response": response, **_copy(self._wrapper)}
+
+    def result(self) -> JSON | None:
+        if not self._wrapper and not self._top and not self._candidates:
+            return None
+        return super().result() or self._wrap({})
+
+    @staticmethod
+    def summarize(response: JSON) -> Summary:
+        return summarize_response(_inner(response))
+
+    @staticmethod
+    def usage(response: JSON) -> Usage:
+        return usage_of(_inner(response))
+
+    @staticmethod
+    def response_complete(response: JSON) -> list[str]:
+        inner = _inner(response)
+        if "error" in response or "error" in inner:
+            error_holder = response if "error" in response else inner
+            return [f"error in body: {describe_error(error_holder)}"]
+        return []
+
+
+def _inner(response: JSON) -> JSON:
+    inner = response.get("response")
+    return inner if type(inner) is dict else response
+
+
+# --- reading a response -----------------------------------------------------------------
+
+
+def usage_of(response: JSON) -> Usage:
+    """Token counts in the shared vocabulary.
+
+    `promptTokenCount` counts the whole prompt, cached content included (Google's docs), so it
+    is the input as is. Gemini counts thinking apart from the answer (`totalTokenCount` is the
+    sum of prompt, candidates, tool-use prompt and thoughts), while OpenTelemetry's
+    `gen_ai.usage.output_tokens` includes reasoning tokens (`gen_ai.usage.reasoning.
+    output_tokens` "SHOULD be included"): output is `candidatesTokenCount` plus
+    `thoughtsTokenCount`. `toolUsePromptTokenCount` stays in the response only.
+    """
+    metadata = response.get("usageMetadata")
+    if type(metadata) is not dict:
+        return Usage()
+    candidates = count(metadata.get("candidatesTokenCount"))
+    thoughts = count(metadata.get("thoughtsTokenCount"))
+    output = (
+        None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    )
+    return Usage(
+        input_tokens=count(metadata.get("promptTokenCount")),
+        output_tokens=output,
+        cache_read_tokens=count(metadata.get("cachedContentTokenCount")),
+        reasoning_tokens=thoughts,
+    )
+
+
+def summarize_response(response: JSON) -> Summary:
+    summary = Summary(model=_str(response.get("modelVersion")))
+    metadata = response.get("usageMetadata")
+    if type(metadata) is dict:
+        summary.usage = metadata
+    candidates = response.get("candidates")
+    if type(candidates) is not list:
+        candidates = []
+    reasons = [
+        str(c["finishReason"]) for c in candidates if type(c) is dict and "finishReason" in c
+    ]
+    feedback = response.get("promptFeedback")
+    if not candidates and type(feedback) is dict and feedback.get("blockReason"):
+        summary.stop_reason = f"prompt blocked: {feedback['blockReason']}"
+    elif reasons:
+        summary.stop_reason = ", ".join(reasons)
+    for candidate in candidates:
+        content = candidate.get("content") if type(candidate) is dict else None
+        parts = content.get("parts") if type(content) is dict else None
+        if type(parts) is list:
+            summary.parts.extend(_part(p) for p in parts if type(p) is dict)
+    return summary
+
+
+def _part(part: JSON) -> Part:
+    """One part for people to read."""
+    text = part.get("text")
+    if type(text) is str:
+        return Part("thinking" if part.get("thought") is True else "text", text)
+    for key, kind in (("functionCall", "tool_call"), ("toolCall", "tool_call")):
+        call = part.get(key)
+        if type(call) is dict:
+            name = call.get("name", call.get("toolType"))
+            return Part(kind, _json_text(call.get("args", {})), _str(name))
+    code = part.get("executableCode")
+    if type(code) is dict:
+        return Part("executableCode", str(code.get("code", "")), _str(code.get("language")))
+    result = part.get("codeExecutionResult")
+    if type(result) is dict:
+        return Part("codeExecutionResult", str(result.get("output", "")))
+    kind = next((k for k in part if k not in ("thoughtSignature", "thought")), "part")
+    return Part(kind, _json_text(part.get(kind)))
+
+
+def describe_error(body: JSON) -> str:
+    """'RESOURCE_EXHAUSTED (429): Quota exceeded' from Google's error shape."""
+    error = body.get("error")
+    if type(error) is dict:
+        status, code, message = error.get("status"), error.get("code"), error.get("message")
+        head = " ".join(str(p) for p in (status, f"({code})" if code is not None else None) if p)
+        text = ": ".join(p for p in (head, str(message) if message else "") if p)
+        return text or _json_text(error)
+    return str(error)
+
+
+def _str(value: Any) -> str | None:
+    return value if type(value) is str else None
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer wider than 64 bits
+        return str(value)
+
+
+def _holds_float(value: Any) -> bool:
+    """Whether orjson may have turned an integer of this part into a float."""
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(map(_holds_float, value.values()))
+    if kind is list:
+        return any(map(_holds_float, value))
+    return False
+
+
+def _clone(value: Any) -> Any:
+    """A copy of plain JSON that shares nothing (orjson where it can, which is fastest)."""
+    if type(value) is not dict and type(value) is not list:
+        return value
+    try:
+        return _loads(orjson.dumps(value))
+    except TypeError:  # an integer wider than 64 bits: copy by hand
+        return _clone_slowly(value)
+
+
+def _clone_slowly(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: _clone_slowly(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_clone_slowly(v) for v in value]
+    return value
+
+
+_copy = _clone
+
+
+# --- the descriptors --------------------------------------------------------------------
+
+_ALT_SSE: Final = re.compile(r"(?:^|&)\$?alt=sse(?:&|$)", re.IGNORECASE)
+_STREAMED: Final = re.compile(r":streamGenerateContent$")
+
+
+@dataclass(frozen=True)
+class GeminiProvider(Provider):
+    """Gemini streams as SSE with `?alt=sse` and as one JSON array without it."""
+
+    def framing_for(self, content_type: str, path: str) -> Callable[[], Framing] | None:
+        content_type = content_type.lower()
+        path, _, query = path.partition("?")
+        if content_type.startswith("text/event-stream"):
+            return SSEDecoder
+        if not _STREAMED.search(path):
+            return None  # `:generateContent`: one JSON object, recorded as it is
+        if content_type.startswith("application/json"):
+            # Without `alt=sse` the stream is a JSON array; with it, JSON is an error body.
+            return None if _ALT_SSE.search(unquote_plus(query)) else JSONArrayDecoder
+        return SSEDecoder if _ALT_SSE.search(unquote_plus(query)) else JSONArrayDecoder
+
+
+_MODEL_PATH: Final = (
+    r"/(?:models|tunedModels|endpoints)/[^/:]+:(?:streamGenerateContent|generateContent)$"
+)
+_CODE_ASSIST_PATH: Final = r"/v1internal:(?:streamGenerateContent|generateContent)$"
+_REQUEST: Final[JSON] = {
+    "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]
+}
+_GOOGLE_KEY: Final = (("x-goog-api-key", "fake-key-for-tests"),)
+
+PROVIDER = GeminiProvider(
+    id=GeminiGenerateContent.provider,
+    title="Google Gemini generateContent (AI Studio, Vertex AI)",
+    accumulator=GeminiGenerateContent,
+    routes=(
+        Route("generativelanguage.googleapis.com", r"^/v1(?:beta|alpha)?" + _MODEL_PATH),
+        Route("*aiplatform.googleapis.com", _MODEL_PATH),
+        Route("*", _MODEL_PATH),
+    ),
+    framing=SSEDecoder,
+    stream_types=("text/event-stream",),
+    samples=(
+        Sample(
+            host="generativelanguage.googleapis.com",
+            path="/v1beta/models/gemini-2.0-flash-exp:streamGenerateContent?alt=sse",
+            request=_REQUEST,
+            answer="gemini/ai-studio/pydantic-ai__test_google_model_stream__0.sse",
+            headers=_GOOGLE_KEY,
+        ),
+        Sample(
+            host="generativelanguage.googleapis.com",
+            path="/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+            request=_REQUEST,
+            answer="gemini/ai-studio/pydantic-ai__test_google_model_thinking_part_iter__0.sse",
+            headers=_GOOGLE_KEY,
+        ),
+        Sample(
+            host="us-central1-aiplatform.googleapis.com",
+            path="/v1beta1/projects/test-project/locations/us-central1/publishers/google/models/"
+            "gemini-2.5-flash:streamGenerateContent",
+            request=_REQUEST,
+            answer="gemini/vertex/openinference__test_gemini_token_counts_streaming__0.jsonarray",
+            content_type="application/json; charset=UTF-8",
+            headers=(("authorization", "Bearer fake-token-for-tests"),),
+        ),
+    ),
+)
+
+CODE_ASSIST_PROVIDER = GeminiProvider(
+    id=GeminiCodeAssist.provider,
+    title="Gemini CLI Code Assist (v1internal)",
+    accumulator=GeminiCodeAssist,
+    routes=(
+        Route("cloudcode-pa.googleapis.com", "^" + _CODE_ASSIST_PATH),
+        Route("*", _CODE_ASSIST_PATH),
+    ),
+    framing=SSEDecoder,
+    stream_types=("text/event-stream",),
+    samples=(
+        Sample(
+            host="cloudcode-pa.googleapis.com",
+            path="/v1internal:streamGenerateContent?alt=sse",
+            request={"model": "gemini-2.5-pro", "project": "fake-project", "request": _REQUEST},
+            answer="gemini/code-assist/constructed__code_assist_stream.sse",
+            headers=(("authorization", "Bearer fake-token-for-tests"),),
+        ),
+    ),
+)
