@@ -113,3 +113,38 @@ def code_assist_sample() -> bytes:
     ).read_bytes()
     chunks = [json.loads(b[6:]) for b in recorded.split(b"\r\n\r\n") if b.startswith(b"data: ")]
     return sse(*(code_assist(c, trace_id="4ba4c5a1d2e0f7a3") for c in chunks))
+
+
+# --- the Interactions API ---------------------------------------------------------------
+
+
+def ix(kind: str, **fields: Any) -> tuple[str, JSON]:
+    """One Interactions event: its SSE name and its data, which names it again."""
+    return kind, {**fields, "event_type": kind}
+
+
+def ix_sse(*events: tuple[str, Any], done: bool = True) -> bytes:
+    out = [f"event: {name}\ndata: {dumps(data)}\n\n" for name, data in events]
+    if done:
+        out.append("event: done\ndata: [DONE]\n\n")
+    return "".join(out).encode()
+
+
+def ix_created(interaction_id: str = "v1_test", model: str = "gemini-2.5-flash") -> Any:
+    interaction = {"id": interaction_id, "status": "in_progress", "object": "interaction"}
+    return ix("interaction.created", interaction={**interaction, "model": model})
+
+
+def ix_completed(status: str = "completed", **fields: Any) -> Any:
+    usage = {"total_tokens": 30, "total_input_tokens": 10, "total_output_tokens": 15}
+    interaction = {"id": "v1_test", "status": status, "usage": {**usage, "total_thought_tokens": 5}}
+    return ix("interaction.completed", interaction={**interaction, **fields})
+
+
+def ix_step(index: int, step_type: str, *deltas: JSON, **start: Any) -> list[Any]:
+    """`step.start`, one `step.delta` per delta, `step.stop`."""
+    return [
+        ix("step.start", index=index, step={"type": step_type, **start}),
+        *(ix("step.delta", index=index, delta=d) for d in deltas),
+        ix("step.stop", index=index),
+    ]
