@@ -114,7 +114,7 @@ class _Candidate:
 
     def __init__(self) -> None:
         self.fields: dict[str, Any] = {}
-        self.content: JSON | None = None  # the content's fields other than `parts`
+        self.content: JSON = {}  # the content's fields other than `parts`
         self.parts: list[Any] = []  # whole parts, and `_TextRun`s
         self.run: _TextRun | None = None  # the text run that a next text part may join
 
@@ -133,6 +133,7 @@ class GeminiGenerateContent(Accumulator):
         self._blocked = False
         self._data = ""  # the current chunk's text, for an exact parse when one is needed
         self._exact: JSON | None = None
+        self._candidates_sent: list[Any] = []  # the current chunk's candidates
 
     def _feed(self, event: Event) -> None:
         data = event.data
@@ -149,26 +150,85 @@ class GeminiGenerateContent(Accumulator):
             self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
             self.unknown.append({"event": event.event, "data": chunk})
             return
-        response = self._unwrap(chunk)
+        response = self._unwrap(chunk) if self._wrapped else chunk
         if response is None:
             return
         if "error" in response:
             self.errors.append(f"chunk #{self._chunks}: error: {describe_error(response)}")
             self.unknown.append({"event": event.event, "data": chunk})
             return
-        self._data = data
-        self._exact = None
         candidates = response.pop("candidates", None)
         self._top.update(response)
         if candidates:
-            if type(candidates) is list:
-                self._merge_candidates(candidates)
-            else:
+            if type(candidates) is not list:
                 self.errors.append(f"chunk #{self._chunks}: `candidates` is not a list; ignored")
-        feedback = response.get("promptFeedback")
-        if type(feedback) is dict and feedback.get("blockReason"):
-            self._blocked = True
-        self.done = self._blocked or (bool(self._candidates) and not self._unfinished)
+            elif not self._more_text(candidates):
+                self._data = data
+                self._exact = None
+                self._candidates_sent = candidates
+                self._merge_candidates(candidates)
+                self._arm(candidates)
+        if "promptFeedback" in response:
+            feedback = response["promptFeedback"]
+            if type(feedback) is dict and feedback.get("blockReason"):
+                self._blocked = self.done = True
+
+    _wrapped = False
+    """Whether chunks wrap the response (then `_unwrap` takes it out)."""
+
+    # Most chunks only carry more text for the text part the last chunk ended with. `_arm`
+    # notes when the last chunk had that shape, and `_more_text` then takes the next one in
+    # a few checks, with no call and no loop.
+    _fast_run: _TextRun | None = None
+    _fast_size = 0  # fields of the candidate: `content`, and `index` if it came
+    _fast_index = 0
+    _fast_role: Any = None
+    _fast_part_size = 0  # fields of the part: `text`, and `thought` for thinking
+
+    def _more_text(self, candidates: list[Any]) -> bool:
+        """Join a chunk that only continues the text of the last one; False if it is not one."""
+        run = self._fast_run
+        if run is None:
+            return False
+        try:  # a chunk of another shape fails one of these, or raises, and goes the long way
+            (candidate,) = candidates
+            content = candidate["content"]
+            (part,) = content["parts"]
+            text = part["text"]
+            if (
+                len(candidate) != self._fast_size
+                or len(content) != 2
+                or len(part) != self._fast_part_size
+                or type(text) is not str
+                or content["role"] != self._fast_role
+                or candidate.get("index", 0) != self._fast_index
+                or (run.thought and part["thought"] is not True)
+            ):
+                return False
+        except (KeyError, TypeError, ValueError):
+            return False
+        run.fragments.append(text)
+        return True
+
+    def _arm(self, candidates: list[Any]) -> None:
+        """After a chunk merged the long way: may the next one take `_more_text`?"""
+        self._fast_run = None
+        candidate = candidates[0]
+        if len(candidates) != 1 or type(candidate) is not dict or not self.content_started:
+            return
+        content = candidate.get("content")
+        has_index = "index" in candidate
+        if type(content) is not dict or len(candidate) != 1 + has_index:
+            return
+        index = candidate.get("index", 0)
+        state = self._candidates.get(index)
+        if state is None or state.run is None or content.keys() != {"parts", "role"}:
+            return
+        self._fast_run = state.run
+        self._fast_size = len(candidate)
+        self._fast_index = index
+        self._fast_role = content["role"]
+        self._fast_part_size = 2 if state.run.thought else 1
 
     def _unwrap(self, chunk: JSON) -> JSON | None:
         """The `GenerateContentResponse` a chunk carries (Code Assist wraps it)."""
@@ -178,86 +238,119 @@ class GeminiGenerateContent(Accumulator):
         """The current chunk parsed again, exactly (integers wider than 64 bits kept)."""
         if self._exact is None:
             exact = pydantic_core.from_json(self._data)
-            self._exact = self._unwrap(exact) or {}
+            self._exact = (self._unwrap(exact) if self._wrapped else exact) or {}
         return self._exact
 
     def _merge_candidates(self, candidates: list[Any]) -> None:
         states = self._candidates
-        for position, candidate in enumerate(candidates):
+        for candidate in candidates:
             if type(candidate) is not dict:
                 self.errors.append(f"chunk #{self._chunks}: a candidate is not an object")
                 continue
             index = candidate.get("index", 0)
             state = states.get(index)
-            if state is None:
-                if type(index) is not int:
-                    self.errors.append(f"chunk #{self._chunks}: candidate index {index!r}")
-                    continue
-                states[index] = state = _Candidate()
-                self._unfinished.add(index)
-            fields = state.fields
-            for key, value in candidate.items():
-                if key == "content":
-                    if key not in fields:
-                        fields[key] = _CONTENT
-                    if type(value) is dict:
-                        self._merge_content(state, value, position)
-                    else:
-                        self.errors.append(f"chunk #{self._chunks}: `content` is not an object")
-                elif key == "groundingMetadata":
-                    if value or key not in fields:
-                        fields[key] = value
+            content = candidate.get("content")
+            has_index = "index" in candidate
+            if (
+                state is None
+                or len(candidate) > has_index + (content is not None)
+                or (has_index and "index" not in state.fields)
+            ):
+                # A new candidate, or fields besides its content: each in turn, in order.
+                if state is None:
+                    if type(index) is not int:
+                        self.errors.append(f"chunk #{self._chunks}: candidate index {index!r}")
+                        continue
+                    states[index] = state = _Candidate()
+                    self._unfinished.add(index)
+                self._merge_fields(state, index, candidate)
+            if content is not None:
+                if type(content) is dict:
+                    self._merge_content(state, content, candidate)
                 else:
-                    fields[key] = value
-                    if key == "finishReason" and value is not None and value != "":
-                        self._unfinished.discard(index)
+                    self.errors.append(f"chunk #{self._chunks}: `content` is not an object")
 
-    def _merge_content(self, state: _Candidate, content: JSON, position: int) -> None:
-        if state.content is None:
-            state.content = {}
-        parts = None
-        for key, value in content.items():
-            if key == "parts":
-                parts = value
+    def _merge_fields(self, state: _Candidate, index: int, candidate: JSON) -> None:
+        fields = state.fields
+        for key, value in candidate.items():
+            if key == "content":
+                if key not in fields:
+                    fields[key] = _CONTENT
+            elif key == "groundingMetadata":
+                if value or key not in fields:
+                    fields[key] = value
             else:
-                state.content[key] = value
+                fields[key] = value
+                if key == "finishReason" and value is not None and value != "":
+                    self._unfinished.discard(index)
+        self.done = self._blocked or not self._unfinished
+
+    def _merge_content(self, state: _Candidate, content: JSON, candidate: JSON) -> None:
+        fields = state.content
+        role = content.get("role")
+        parts = content.get("parts")
+        if len(content) > (role is not None) + (parts is not None):
+            for key, value in content.items():
+                if key != "parts":
+                    fields[key] = value
+        elif role is not None:
+            fields["role"] = role
         if not parts:
             return
         if type(parts) is not list:
             self.errors.append(f"chunk #{self._chunks}: `parts` is not a list; ignored")
             return
         merged = state.parts
-        for number, part in enumerate(parts):
+        for part in parts:
             if type(part) is dict:
                 text = part.get("text")
-                if type(text) is str and (len(part) == 1 or part.keys() <= _TEXT_KEYS):
-                    thought = part.get("thought") is True
+                if type(text) is str:
+                    size = len(part)
                     run = state.run
-                    if run is not None and run.thought is thought:
-                        if len(part) == 1 or "thoughtSignature" not in part:
-                            run.fragments.append(text)
-                            if text and not self.content_started:
-                                self.content_started = True
-                            continue
-                        if not text and not run.signed:
-                            run.part["thoughtSignature"] = part["thoughtSignature"]
-                            run.signed = True
-                            continue
-                    state.run = run = _TextRun(part, thought)
-                    merged.append(run)
-                    if text and not self.content_started:
-                        self.content_started = True
-                    continue
+                    if run is not None and (
+                        (size == 1 and not run.thought)
+                        or (size == 2 and run.thought and part.get("thought") is True)
+                    ):
+                        run.fragments.append(text)  # the common case: more of the same text
+                        if text and not self.content_started:
+                            self.content_started = True
+                        continue
+                    if part.keys() <= _TEXT_KEYS:
+                        self._merge_text(state, part, text)
+                        continue
                 if _holds_float(part):
-                    part = self._exact_part(position, number, part)
+                    part = self._exact_part(candidate, part)
             state.run = None
             merged.append(part)
             self.content_started = True
 
-    def _exact_part(self, candidate: int, number: int, part: JSON) -> Any:
+    def _merge_text(self, state: _Candidate, part: JSON, text: str) -> None:
+        """A text part that may start a run, or join or sign the run before it."""
+        thought = part.get("thought") is True
+        run = state.run
+        if run is not None and run.thought is thought:
+            if "thoughtSignature" not in part:
+                run.fragments.append(text)
+                if text and not self.content_started:
+                    self.content_started = True
+                return
+            if not text and not run.signed:
+                run.part["thoughtSignature"] = part["thoughtSignature"]
+                run.signed = True
+                return
+        state.run = _TextRun(part, thought)
+        state.parts.append(state.run)
+        if text and not self.content_started:
+            self.content_started = True
+
+    def _exact_part(self, candidate: JSON, part: JSON) -> Any:
         """The same part from an exact parse of its chunk (orjson made a float of it)."""
+        candidates = self._candidates_sent
+        position = next(i for i, c in enumerate(candidates) if c is candidate)
+        parts = candidate["content"]["parts"]
+        number = next(i for i, p in enumerate(parts) if p is part)
         try:
-            exact = self._exact_response()["candidates"][candidate]["content"]["parts"][number]
+            exact = self._exact_response()["candidates"][position]["content"]["parts"][number]
         except (ValueError, LookupError, TypeError):
             return part  # the exact parser failed where orjson did not: keep orjson's
         return exact
@@ -291,7 +384,7 @@ class GeminiGenerateContent(Accumulator):
                     else:
                         parts.append(_clone(part))
                 content: JSON = {"parts": parts}
-                content.update(_copy(state.content or {}))
+                content.update(_copy(state.content))
                 candidate[key] = content
             else:
                 candidate[key] = _clone(value)
@@ -328,6 +421,7 @@ class GeminiCodeAssist(GeminiGenerateContent):
     """
 
     provider = "gemini-code-assist"
+    _wrapped = True
 
     def __init__(self) -> None:
         super().__init__()
