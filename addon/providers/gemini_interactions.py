@@ -165,6 +165,20 @@ class GeminiInteractions(Accumulator):
         if type(metadata) is dict:
             self.extras["running_usage"] = metadata.get("usage", metadata.get("total_usage"))
         if kind == "step.delta":
+            try:  # the common case: more text for the text the step's content ends with
+                delta = body["delta"]
+                texts = self._steps[body["index"]].content.texts
+                text = delta["text"]
+                if (
+                    texts is not None
+                    and delta["type"] == "text"
+                    and type(text) is str
+                    and self.content_started
+                ):
+                    texts.append(text)
+                    return
+            except (KeyError, TypeError):
+                pass
             self._delta(body)
         elif kind == "step.start":
             self._start(body)

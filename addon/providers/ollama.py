@@ -61,10 +61,17 @@ class _OllamaStream(Accumulator):
         try:
             line = _loads(data)
         except _JSONDecodeError as exc:
-            if data.strip():
-                self.errors.append(f"line #{self._lines}: not JSON ({exc}); skipped")
-                self.unknown.append({"event": event.event, "data": data})
+            self._not_json(event, exc)
             return
+        self._apply(line, data, event)
+
+    def _not_json(self, event: Event, exc: Exception) -> None:
+        if event.data.strip():
+            self.errors.append(f"line #{self._lines}: not JSON ({exc}); skipped")
+            self.unknown.append({"event": event.event, "data": event.data})
+
+    def _apply(self, line: Any, data: str, event: Event) -> None:
+        """Merge one parsed line, whatever it holds."""
         if type(line) is not dict:
             self.errors.append(f"line #{self._lines}: JSON but not an object; skipped")
             self.unknown.append({"event": event.event, "data": line})
@@ -125,6 +132,69 @@ class OllamaChat(_OllamaStream):
         self._message: JSON = {}
         """`message` fields but the joined ones, the last value of each (`role`: the first)."""
         self._tool_calls: list[Any] | None = None
+
+    def feed_all(self, events: list[Event]) -> None:
+        """Most lines hold `model`, `created_at`, `done: false` and a message of `role` and
+        `content` (and `thinking`): those are merged in this loop, with locals and no call per
+        line; any other line goes through `feed`. Their top-level fields are the same four on
+        every line, so only the last one's are kept, when the next other line comes (`_settle`).
+        """
+        text = self._text.append
+        thinking = self._thinking.append
+        loads = _loads
+        last = None
+        started = thinks = False
+        number = self._lines
+        # Lines go the long way until one had a role (kept from the first), and after `done`.
+        fast = bool(self._message) and not self.done
+        for event in events:
+            number += 1
+            try:
+                line = loads(event.data)
+                message = line["message"]
+                if (
+                    fast
+                    and len(line) == 4
+                    and line["done"] is False
+                    and "model" in line
+                    and "created_at" in line
+                    and "role" in message
+                    and type(message["content"]) is str
+                ):
+                    size = len(message)
+                    if size == 2:
+                        if message["content"]:
+                            text(message["content"])
+                            started = True
+                        last = line
+                        continue
+                    if size == 3 and type(message["thinking"]) is str:
+                        if message["content"]:
+                            text(message["content"])
+                        if message["thinking"]:
+                            thinking(message["thinking"])
+                        started = started or bool(message["content"] or message["thinking"])
+                        thinks = True
+                        last = line
+                        continue
+            except (KeyError, TypeError, ValueError):
+                pass
+            self._note_fast(last, started, thinks)
+            last = None
+            self._lines = number - 1
+            self.feed(event)
+            fast = bool(self._message) and not self.done
+        self._note_fast(last, started, thinks)
+        self._lines = number
+
+    def _note_fast(self, last: JSON | None, started: bool, thinks: bool) -> None:
+        """What the loop in `feed_all` merged: the last line's top-level fields, the flags."""
+        if last is not None:
+            self._top.update(last)
+        if started:
+            self.content_started = True
+        if thinks:
+            self._thinks = True
 
     def _merge(self, line: JSON, data: str) -> None:
         message = line.get("message")
