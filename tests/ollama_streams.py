@@ -71,3 +71,17 @@ def long_chat(lines: int, seed: int = 9) -> list[JSON]:
     ]
     out.append(chat_line("", done=True))
     return out
+
+
+def long_generate(lines: int, seed: int = 10) -> list[JSON]:
+    """A long `/api/generate` stream: thinking first, then the response, one word per line."""
+    rng = random.Random(seed)
+    thinking = lines // 3
+    out = [
+        generate_line("", thinking=rng.choice(_WORDS))
+        if n < thinking
+        else generate_line(rng.choice(_WORDS))
+        for n in range(lines - 1)
+    ]
+    out.append(generate_line("", done=True))
+    return out

@@ -93,6 +93,15 @@ class _OllamaStream(Accumulator):
     def _merge(self, line: JSON, data: str) -> None:
         raise NotImplementedError
 
+    def _note_fast(self, last: JSON | None, started: bool, thinks: bool) -> None:
+        """What the loop in `feed_all` merged: the last line's top-level fields, the flags."""
+        if last is not None:
+            self._top.update(last)
+        if started:
+            self.content_started = True
+        if thinks:
+            self._thinks = True
+
     def _add_logprobs(self, logprobs: Any) -> None:
         if type(logprobs) is not list:
             self.errors.append(f"line #{self._lines}: `logprobs` is not a list; ignored")
@@ -187,15 +196,6 @@ class OllamaChat(_OllamaStream):
         self._note_fast(last, started, thinks)
         self._lines = number
 
-    def _note_fast(self, last: JSON | None, started: bool, thinks: bool) -> None:
-        """What the loop in `feed_all` merged: the last line's top-level fields, the flags."""
-        if last is not None:
-            self._top.update(last)
-        if started:
-            self.content_started = True
-        if thinks:
-            self._thinks = True
-
     def _merge(self, line: JSON, data: str) -> None:
         message = line.get("message")
         if message is None:
@@ -279,6 +279,55 @@ class OllamaChat(_OllamaStream):
 
 class OllamaGenerate(_OllamaStream):
     provider = "ollama-generate"
+
+    def feed_all(self, events: list[Event]) -> None:
+        """Lines of `model`, `created_at`, `response` (and `thinking`) and `done: false` are
+        merged in this loop, as in `OllamaChat.feed_all`; any other line goes through `feed`."""
+        text = self._text.append
+        thinking = self._thinking.append
+        loads = _loads
+        last = None
+        started = thinks = False
+        number = self._lines
+        fast = not self.done
+        for event in events:
+            number += 1
+            try:
+                line = loads(event.data)
+                response = line["response"]
+                size = len(line)
+                if (
+                    fast
+                    and (size == 4 or size == 5)
+                    and line["done"] is False
+                    and "model" in line
+                    and "created_at" in line
+                    and type(response) is str
+                ):
+                    if size == 4:
+                        if response:
+                            text(response)
+                            started = True
+                        last = line
+                        continue
+                    if type(line["thinking"]) is str:
+                        if response:
+                            text(response)
+                        if line["thinking"]:
+                            thinking(line["thinking"])
+                        started = started or bool(response or line["thinking"])
+                        thinks = True
+                        last = line
+                        continue
+            except (KeyError, TypeError, ValueError):
+                pass
+            self._note_fast(last, started, thinks)
+            last = None
+            self._lines = number - 1
+            self.feed(event)
+            fast = not self.done
+        self._note_fast(last, started, thinks)
+        self._lines = number
 
     def _merge(self, line: JSON, data: str) -> None:
         response = line.get("response")
