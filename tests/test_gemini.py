@@ -712,3 +712,20 @@ def test_samples_point_at_corpus_files_that_rebuild_complete() -> None:
 def test_orjson_really_turns_wide_integers_into_floats() -> None:
     # Why tool data is checked for floats at all.
     assert type(orjson.loads(str(2**70))) is float
+
+
+@pytest.mark.parametrize(
+    ("text", "wide"),
+    [
+        ('{"n": 18446744073709551615}', True),  # 2**64 - 1: orjson keeps it; parsed again
+        ('{"n": 18446744073709551616}', True),
+        ('{"n": -9223372036854775809}', True),
+        ('{"n": 123456789012345678}', False),
+        ('{"s": "id 1234567890123456789"}', True),  # in a string: only an extra exact parse
+        ('{"f": 1.5e300}', False),
+    ],
+)
+def test_wide_integer_runs_are_found_in_the_text(text: str, wide: bool) -> None:
+    from addon.providers.gemini import holds_wide_integers
+
+    assert holds_wide_integers(text) is wide

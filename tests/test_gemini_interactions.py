@@ -346,3 +346,12 @@ def test_sample_and_routes() -> None:
     assert any(re.search(r.path, "/v1beta/interactions") for r in PROVIDER.routes)
     resumed = [r for r in PROVIDER.routes if "GET" in r.methods]
     assert resumed and re.search(resumed[0].path, "/v1beta/interactions/v1_abc")
+
+
+def test_wide_integers_in_whole_tool_fields_stay_exact() -> None:
+    wide = 2**65 + 1
+    search = ix("step.start", index=0, step={"type": "code_execution_result", "id": "r", "n": 0})
+    raw = json.dumps(search[1]).replace('"n": 0', f'"n": {wide}')
+    body = ix_sse(ix_created(), ("step.start", raw), ix("step.stop", index=0), ix_completed())
+    step = rebuilt(body)["steps"][0]
+    assert step["n"] == wide and type(step["n"]) is int

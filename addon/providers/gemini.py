@@ -41,11 +41,11 @@ when `promptFeedback.blockReason` says the prompt was blocked (an answer with no
 complete, which `summarize` says). Whether the body itself ended cleanly (a whole last SSE
 event, a closed JSON array) is the framing's to report.
 
-Numbers stay exact: orjson turns integers wider than 64 bits into floats, so a part that is not
-text and holds a float (function arguments, tool responses) is taken from a second, exact
-parse of its chunk with pydantic-core (`from_json`, the parser the anthropic SDK uses). Text
-parts and the token counts never need it; the cost is one more parse of the rare chunks whose
-tool data holds a float.
+Numbers stay exact: orjson turns integers wider than 64 bits into floats, so when a chunk with
+a part that is not text (function arguments, tool responses) has a run of 19 digits in its
+text (`holds_wide_integers`, one pass in C), that part is taken from a second, exact parse of
+the chunk with pydantic-core (`from_json`, the parser the anthropic SDK uses). Text parts and
+token counts never need it.
 """
 
 from __future__ import annotations
@@ -133,6 +133,7 @@ class GeminiGenerateContent(Accumulator):
         self._blocked = False
         self._data = ""  # the current chunk's text, for an exact parse when one is needed
         self._exact: JSON | None = None
+        self._wide: bool | None = None  # whether the current chunk may hold wide integers
         self._candidates_sent: list[Any] = []  # the current chunk's candidates
 
     def _feed(self, event: Event) -> None:
@@ -165,6 +166,7 @@ class GeminiGenerateContent(Accumulator):
             elif not self._more_text(candidates):
                 self._data = data
                 self._exact = None
+                self._wide = None
                 self._candidates_sent = candidates
                 self._merge_candidates(candidates)
                 self._arm(candidates)
@@ -318,7 +320,9 @@ class GeminiGenerateContent(Accumulator):
                     if part.keys() <= _TEXT_KEYS:
                         self._merge_text(state, part, text)
                         continue
-                if _holds_float(part):
+                if self._wide is None:
+                    self._wide = holds_wide_integers(self._data)
+                if self._wide:
                     part = self._exact_part(candidate, part)
             state.run = None
             merged.append(part)
@@ -375,6 +379,8 @@ class GeminiGenerateContent(Accumulator):
         candidate: JSON = {}
         for key, value in state.fields.items():
             if value is _CONTENT:
+                # Whole parts are copied in one go; joined text parts are new objects already.
+                whole = iter(_clone([p for p in state.parts if type(p) is not _TextRun]))
                 parts = []
                 for part in state.parts:
                     if type(part) is _TextRun:
@@ -382,7 +388,7 @@ class GeminiGenerateContent(Accumulator):
                         if exported is not None:
                             parts.append(exported)
                     else:
-                        parts.append(_clone(part))
+                        parts.append(next(whole))
                 content: JSON = {"parts": parts}
                 content.update(_copy(state.content))
                 candidate[key] = content
@@ -565,16 +571,18 @@ def _json_text(value: Any) -> str:
         return str(value)
 
 
-def _holds_float(value: Any) -> bool:
-    """Whether orjson may have turned an integer of this part into a float."""
-    kind = type(value)
-    if kind is float:
-        return True
-    if kind is dict:
-        return any(map(_holds_float, value.values()))
-    if kind is list:
-        return any(map(_holds_float, value))
-    return False
+def holds_wide_integers(text: str) -> bool:
+    """Whether JSON text may hold an integer orjson cannot keep exact (it makes a float of it).
+
+    orjson reads integers from -2**63 to 2**64 - 1 exactly; any other has 19 digits or more.
+    A run of 19 digits is found by C code (digits mapped to "0", then one search); a run
+    inside a string only costs a needless exact parse.
+    """
+    return _DIGIT_RUN in text.encode().translate(_DIGITS_TO_ZERO)
+
+
+_DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_DIGIT_RUN: Final = b"0" * 19
 
 
 def _clone(value: Any) -> Any:

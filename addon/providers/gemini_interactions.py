@@ -17,7 +17,8 @@ helper that folds a stream; how deltas land in a step follows those types and th
   content item); `thought_signature` deltas are joined into its `signature` (the recordings
   send empty ones before the real one).
 - `arguments_delta` strings are joined and parsed (exactly: integers wider than 64 bits stay)
-  into a function call's `arguments`, which `step.start` sends empty.
+  into a function call's `arguments`, which `step.start` sends empty. Any other event whose
+  text holds such an integer is parsed exactly too (`holds_wide_integers`).
 - Any other delta (tool call and result deltas, unknown ones) sets its fields on the step.
 
 `interaction.completed` ends the answer (its `status` may still be `incomplete`,
@@ -28,6 +29,7 @@ in `extras["running_usage"]`; the interaction's own `usage` comes from the event
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, Final
 
 import orjson
@@ -44,7 +46,7 @@ from addon.providers.base import (
     Usage,
     count,
 )
-from addon.providers.gemini import describe_error
+from addon.providers.gemini import describe_error, holds_wide_integers
 from addon.wire.events import Event
 
 _loads = orjson.loads
@@ -179,6 +181,10 @@ class GeminiInteractions(Accumulator):
                     return
             except (KeyError, TypeError):
                 pass
+        if holds_wide_integers(data):  # orjson made floats of them: parse again, exactly
+            with suppress(ValueError):  # kept as orjson read it if the exact parser fails
+                body = pydantic_core.from_json(data)
+        if kind == "step.delta":
             self._delta(body)
         elif kind == "step.start":
             self._start(body)

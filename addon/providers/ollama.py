@@ -33,6 +33,7 @@ from addon.providers.base import (
     Usage,
     count,
 )
+from addon.providers.gemini import holds_wide_integers
 from addon.wire.events import Event
 from addon.wire.ndjson import NDJSONDecoder
 
@@ -236,7 +237,7 @@ class OllamaChat(_OllamaStream):
         if type(calls) is not list:
             self.errors.append(f"line #{self._lines}: `tool_calls` is not a list; ignored")
             return
-        if _holds_float(calls):  # orjson may have made a float of a wide integer
+        if holds_wide_integers(data):  # orjson may have made a float of one
             exact = pydantic_core.from_json(data).get("message", {}).get("tool_calls")
             calls = exact if type(exact) is list else calls
         if self._tool_calls is None:
@@ -381,18 +382,6 @@ def describe_error(body: JSON) -> str:
     if type(error) is dict:
         return str(error.get("message") or _json_text(error))
     return str(error)
-
-
-def _holds_float(value: Any) -> bool:
-    """Whether orjson may have turned an integer in this value into a float."""
-    kind = type(value)
-    if kind is float:
-        return True
-    if kind is dict:
-        return any(map(_holds_float, value.values()))
-    if kind is list:
-        return any(map(_holds_float, value))
-    return False
 
 
 def _str(value: Any) -> str | None:
