@@ -5,13 +5,18 @@ elements are sent as they are made, each pretty-printed on its own lines:
 `[{\\n  "candidates": ...\\n}\\n,\\r\\n{\\n  ...\\n}\\n]`. Each element becomes
 `Event("message", element_text)`; any split of the same bytes into chunks gives the same events.
 
-Every byte is scanned once, in C; nothing is scanned again from an element's start per chunk:
+The scan is linear and runs in C: each chunk's new bytes are read, never again an element's
+earlier bytes (a chunk that ends inside nested objects has its tail tried once more per open
+level, a bounded extra).
 
 - An element that opens pretty-printed (`{`, a line end, then a line indented deeper than the
   line holding the `{`) ends at the first line that holds its closing `}` at the indentation
-  of the `{` line. A raw line end never occurs inside a JSON string, and a pretty-printer
-  indents every nested closer deeper, so that line is the element's end: `bytes.find` over the
-  new bytes finds it.
+  of the `{` line. A raw line end never occurs inside a JSON string and pretty-printers
+  indent nested closers deeper, so that line is the element's end, found by `bytes.find` over
+  the new bytes. (A writer that put a nested `}` there would get an element cut short, which
+  the accumulator then reports as not JSON: loud, never silent.) Once two such elements in a
+  row showed the separator between them, the rest of a chunk is cut at every closing line in
+  one call (`_batch`), with the same result as one element at a time.
 - Any other element (compact `[{...},{...}]`, other layouts) is scanned exactly: the brace
   depth, whether the scan is inside a string and whether a backslash is pending carry over
   between chunks, and one regex call skips whole strings and whole nested objects at a time.
