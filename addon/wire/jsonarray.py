@@ -128,6 +128,7 @@ class JSONArrayDecoder:
         self._batch_marker = b""
         self._batch_prefix = b""
         self._batch_skip = 0
+        self._batch_spent = False  # `_batch` gave up once in this chunk
         self._previous_end = -1  # where the last element ended in this chunk (-1: not here)
 
     @property
@@ -152,6 +153,7 @@ class JSONArrayDecoder:
             return []
         self._line_mark = 0
         self._previous_end = -1
+        self._batch_spent = False
         events: list[Event] = []
         n = len(data)
         i = 0
@@ -415,6 +417,8 @@ class JSONArrayDecoder:
         same opening leads to the same decision. The first piece that differs, and the last
         (an element not whole yet, or the `]`), are left to `feed`.
         """
+        if self._batch_spent:
+            return at
         marker = self._batch_marker
         prefix = self._batch_prefix
         pieces = data[at:].split(marker)
@@ -424,6 +428,9 @@ class JSONArrayDecoder:
         whole = len(pieces)
         fits = list(map(bytes.startswith, pieces, repeat(prefix)))
         if not all(fits):
+            # The layout changed: element by element for the rest of this chunk, so that
+            # the rest is not cut again after every element (which would not be linear).
+            self._batch_spent = True
             whole = fits.index(False)
             del pieces[whole:]
             if not whole:
