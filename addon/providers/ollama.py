@@ -11,8 +11,8 @@ generate, unknown ones). `message.role` comes with every line; the first is kept
 
 A line `{"error": ...}` (Ollama sends one when the model fails mid-answer) is an error of the
 record, kept among the unknown events, and everything that arrived before it is kept.
-Integers wider than 64 bits in tool-call arguments are kept exact (a second, exact parse of
-that line with pydantic-core when orjson made a float of one).
+Integers wider than 64 bits in tool-call arguments are kept exact: a tool-call line whose text
+has a run of 19 digits is parsed again with pydantic-core (orjson makes floats of them).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ class OllamaChat(_OllamaStream):
         """Most lines hold `model`, `created_at`, `done: false` and a message of `role` and
         `content` (and `thinking`): those are merged in this loop, with locals and no call per
         line; any other line goes through `feed`. Their top-level fields are the same four on
-        every line, so only the last one's are kept, when the next other line comes (`_settle`).
+        every line, so only the last one's are kept (`_note_fast`, before any other line).
         """
         text = self._text.append
         thinking = self._thinking.append
