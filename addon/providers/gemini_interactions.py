@@ -3,9 +3,10 @@
 The stream (`stream: true`) is Server-Sent Events whose `event_type` names the kind:
 `interaction.created` (the interaction so far: id, status, model), `interaction.status_update`,
 then per step `step.start` (the step's type and first fields), `step.delta`s and `step.stop`,
-then `interaction.completed` (status, usage, times) and `done` (`[DONE]`). The rebuilt object
-is the non-streamed `Interaction` resource: the created interaction, updated by every status
-update and by the completed one, with `steps` rebuilt from the step events in index order.
+then `interaction.completed` (status, usage, times) and `done` (`[DONE]`, skipped). The
+rebuilt object is the non-streamed `Interaction` resource: the created interaction, updated by
+every status update and by the completed one, with `steps` rebuilt from the step events in
+index order.
 
 google-genai 3.6.1 types the events and the resource (`_gaos.types.interactions`) but has no
 helper that folds a stream; how deltas land in a step follows those types and the recordings:
@@ -22,7 +23,7 @@ helper that folds a stream; how deltas land in a step follows those types and th
 - Any other delta (tool call and result deltas, unknown ones) sets its fields on the step.
 
 `interaction.completed` ends the answer (its `status` may still be `incomplete`,
-`requires_action` or `failed`); `done` is only noted. Usage in an event's `metadata` is a
+`requires_action` or `failed`). Usage in an event's `metadata` is a
 running total (the types call it `total_usage`, the API sends `usage`): the last one is kept
 in `extras["running_usage"]`; the interaction's own `usage` comes from the events that carry it.
 """
@@ -144,7 +145,6 @@ class GeminiInteractions(Accumulator):
         self._interaction: JSON = {}
         self._steps: dict[int, _Step] = {}
         self._events = 0
-        self._saw_done_marker = False
 
     def _feed(self, event: Event) -> None:
         self._events += 1
@@ -152,9 +152,7 @@ class GeminiInteractions(Accumulator):
         try:
             body = _loads(data)
         except _JSONDecodeError as exc:
-            if data.strip() == "[DONE]":
-                self._saw_done_marker = True
-            elif data.strip():
+            if data.strip() not in ("[DONE]", ""):  # `done` carries `[DONE]`: nothing to fold
                 self.errors.append(f"event #{self._events}: not JSON ({exc}); skipped")
                 self.unknown.append({"event": event.event, "data": data})
             return
