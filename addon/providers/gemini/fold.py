@@ -1,4 +1,4 @@
-"""Google Gemini `streamGenerateContent`: the streamed chunks folded into one response.
+"""Gemini `streamGenerateContent`: the streamed chunks folded into one response.
 
 Every chunk is a whole `GenerateContentResponse` holding what is new since the last one. The
 same fold serves Google AI Studio (`generativelanguage.googleapis.com`), Vertex AI
@@ -50,30 +50,14 @@ token counts never need it.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import unquote_plus
 
 import orjson
 import pydantic_core
 
-from addon.providers.base import (
-    JSON,
-    Accumulator,
-    Part,
-    Provider,
-    Route,
-    Sample,
-    Summary,
-    Usage,
-    count,
-)
+from addon.providers.base import JSON, Accumulator, Summary, Usage
+from addon.providers.gemini.summary import describe_error, summarize_response, usage_of
 from addon.wire.events import Event
-from addon.wire.framing import Framing
-from addon.wire.jsonarray import JSONArrayDecoder
-from addon.wire.sse import SSEDecoder
 
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
@@ -476,101 +460,6 @@ def _inner(response: JSON) -> JSON:
     return inner if type(inner) is dict else response
 
 
-# --- reading a response -----------------------------------------------------------------
-
-
-def usage_of(response: JSON) -> Usage:
-    """Token counts in the shared vocabulary.
-
-    `promptTokenCount` counts the whole prompt, cached content included (Google's docs), so it
-    is the input as is. Gemini counts thinking apart from the answer (`totalTokenCount` is the
-    sum of prompt, candidates, tool-use prompt and thoughts), while OpenTelemetry's
-    `gen_ai.usage.output_tokens` includes reasoning tokens (`gen_ai.usage.reasoning.
-    output_tokens` "SHOULD be included"): output is `candidatesTokenCount` plus
-    `thoughtsTokenCount`. `toolUsePromptTokenCount` stays in the response only.
-    """
-    metadata = response.get("usageMetadata")
-    if type(metadata) is not dict:
-        return Usage()
-    candidates = count(metadata.get("candidatesTokenCount"))
-    thoughts = count(metadata.get("thoughtsTokenCount"))
-    output = (
-        None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
-    )
-    return Usage(
-        input_tokens=count(metadata.get("promptTokenCount")),
-        output_tokens=output,
-        cache_read_tokens=count(metadata.get("cachedContentTokenCount")),
-        reasoning_tokens=thoughts,
-    )
-
-
-def summarize_response(response: JSON) -> Summary:
-    summary = Summary(model=_str(response.get("modelVersion")))
-    metadata = response.get("usageMetadata")
-    if type(metadata) is dict:
-        summary.usage = metadata
-    candidates = response.get("candidates")
-    if type(candidates) is not list:
-        candidates = []
-    reasons = [
-        str(c["finishReason"]) for c in candidates if type(c) is dict and "finishReason" in c
-    ]
-    feedback = response.get("promptFeedback")
-    if not candidates and type(feedback) is dict and feedback.get("blockReason"):
-        summary.stop_reason = f"prompt blocked: {feedback['blockReason']}"
-    elif reasons:
-        summary.stop_reason = ", ".join(reasons)
-    for candidate in candidates:
-        content = candidate.get("content") if type(candidate) is dict else None
-        parts = content.get("parts") if type(content) is dict else None
-        if type(parts) is list:
-            summary.parts.extend(_part(p) for p in parts if type(p) is dict)
-    return summary
-
-
-def _part(part: JSON) -> Part:
-    """One part for people to read."""
-    text = part.get("text")
-    if type(text) is str:
-        return Part("thinking" if part.get("thought") is True else "text", text)
-    for key, kind in (("functionCall", "tool_call"), ("toolCall", "tool_call")):
-        call = part.get(key)
-        if type(call) is dict:
-            name = call.get("name", call.get("toolType"))
-            return Part(kind, _json_text(call.get("args", {})), _str(name))
-    code = part.get("executableCode")
-    if type(code) is dict:
-        return Part("executableCode", str(code.get("code", "")), _str(code.get("language")))
-    result = part.get("codeExecutionResult")
-    if type(result) is dict:
-        return Part("codeExecutionResult", str(result.get("output", "")))
-    kind = next((k for k in part if k not in ("thoughtSignature", "thought")), "part")
-    return Part(kind, _json_text(part.get(kind)))
-
-
-def describe_error(body: JSON) -> str:
-    """'RESOURCE_EXHAUSTED (429): Quota exceeded' from Google's error shape."""
-    error = body.get("error")
-    if type(error) is dict:
-        status, code, message = error.get("status"), error.get("code"), error.get("message")
-        head = " ".join(str(p) for p in (status, f"({code})" if code is not None else None) if p)
-        text = ": ".join(p for p in (head, str(message) if message else "") if p)
-        return text or _json_text(error)
-    return str(error)
-
-
-def _str(value: Any) -> str | None:
-    return value if type(value) is str else None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # an integer wider than 64 bits
-        return str(value)
-
-
 def holds_wide_integers(text: str) -> bool:
     """Whether JSON text may hold an integer orjson cannot keep exact (it makes a float of it).
 
@@ -604,95 +493,3 @@ def _clone_slowly(value: Any) -> Any:
 
 
 _copy = _clone
-
-
-# --- the descriptors --------------------------------------------------------------------
-
-_ALT_SSE: Final = re.compile(r"(?:^|&)\$?alt=sse(?:&|$)", re.IGNORECASE)
-_STREAMED: Final = re.compile(r":streamGenerateContent$")
-
-
-@dataclass(frozen=True)
-class GeminiProvider(Provider):
-    """Gemini streams as SSE with `?alt=sse` and as one JSON array without it."""
-
-    def framing_for(self, content_type: str, path: str) -> Callable[[], Framing] | None:
-        content_type = content_type.lower()
-        path, _, query = path.partition("?")
-        if content_type.startswith("text/event-stream"):
-            return SSEDecoder
-        if not _STREAMED.search(path):
-            return None  # `:generateContent`: one JSON object, recorded as it is
-        if content_type.startswith("application/json"):
-            # Without `alt=sse` the stream is a JSON array; with it, JSON is an error body.
-            return None if _ALT_SSE.search(unquote_plus(query)) else JSONArrayDecoder
-        return SSEDecoder if _ALT_SSE.search(unquote_plus(query)) else JSONArrayDecoder
-
-
-_MODEL_PATH: Final = (
-    r"/(?:models|tunedModels|endpoints)/[^/:]+:(?:streamGenerateContent|generateContent)$"
-)
-_CODE_ASSIST_PATH: Final = r"/v1internal:(?:streamGenerateContent|generateContent)$"
-_REQUEST: Final[JSON] = {
-    "contents": [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]
-}
-_GOOGLE_KEY: Final = (("x-goog-api-key", "fake-key-for-tests"),)
-
-PROVIDER = GeminiProvider(
-    id=GeminiGenerateContent.provider,
-    title="Google Gemini generateContent (AI Studio, Vertex AI)",
-    accumulator=GeminiGenerateContent,
-    routes=(
-        Route("generativelanguage.googleapis.com", r"^/v1(?:beta|alpha)?" + _MODEL_PATH),
-        Route("*aiplatform.googleapis.com", _MODEL_PATH),
-        Route("*", _MODEL_PATH),
-    ),
-    framing=SSEDecoder,
-    stream_types=("text/event-stream",),
-    samples=(
-        Sample(
-            host="generativelanguage.googleapis.com",
-            path="/v1beta/models/gemini-2.0-flash-exp:streamGenerateContent?alt=sse",
-            request=_REQUEST,
-            answer="gemini/ai-studio/pydantic-ai__test_google_model_stream__0.sse",
-            headers=_GOOGLE_KEY,
-        ),
-        Sample(
-            host="generativelanguage.googleapis.com",
-            path="/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
-            request=_REQUEST,
-            answer="gemini/ai-studio/pydantic-ai__test_google_model_thinking_part_iter__0.sse",
-            headers=_GOOGLE_KEY,
-        ),
-        Sample(
-            host="us-central1-aiplatform.googleapis.com",
-            path="/v1beta1/projects/test-project/locations/us-central1/publishers/google/models/"
-            "gemini-2.5-flash:streamGenerateContent",
-            request=_REQUEST,
-            answer="gemini/vertex/openinference__test_gemini_token_counts_streaming__0.jsonarray",
-            content_type="application/json; charset=UTF-8",
-            headers=(("authorization", "Bearer fake-token-for-tests"),),
-        ),
-    ),
-)
-
-CODE_ASSIST_PROVIDER = GeminiProvider(
-    id=GeminiCodeAssist.provider,
-    title="Gemini CLI Code Assist (v1internal)",
-    accumulator=GeminiCodeAssist,
-    routes=(
-        Route("cloudcode-pa.googleapis.com", "^" + _CODE_ASSIST_PATH),
-        Route("*", _CODE_ASSIST_PATH),
-    ),
-    framing=SSEDecoder,
-    stream_types=("text/event-stream",),
-    samples=(
-        Sample(
-            host="cloudcode-pa.googleapis.com",
-            path="/v1internal:streamGenerateContent?alt=sse",
-            request={"model": "gemini-2.5-pro", "project": "fake-project", "request": _REQUEST},
-            answer="gemini/code-assist/constructed__code_assist_stream.sse",
-            headers=(("authorization", "Bearer fake-token-for-tests"),),
-        ),
-    ),
-)
