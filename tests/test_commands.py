@@ -13,6 +13,7 @@ from mitmproxy.addons.view import View
 from mitmproxy.test import taddons
 
 from addon.llm_rebuild import METADATA_KEY, LLMRebuild
+from addon.providers import REGISTRY
 from addon.proxy.capture import FlowCapture
 from addon.proxy.commands import LLMCommands
 from addon.record import RECORD_KEYS
@@ -22,7 +23,8 @@ from tests.oracles import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = FLOWS_KEYS
-LLM_FLOWS = 23  # flows/make_flows.py: 21 samples, a plain JSON answer, an HTTP 429; one other
+LLM_SAMPLES = sum(len(p.samples) for p in REGISTRY)
+LLM_FLOWS = LLM_SAMPLES + 2  # flows/make_flows.py: the samples, a plain JSON answer, a 429
 
 
 class Updates:

@@ -27,13 +27,18 @@ URLS = {
     "openai-chat": "https://api.openai.com/v1/chat/completions",
     "openai-responses": "https://api.openai.com/v1/responses",
     "openai-completions": "https://api.openai.com/v1/completions",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+    "gemini-code-assist": "https://cloudcode-pa.googleapis.com/v1internal:streamGenerateContent",
+    "gemini-interactions": "https://generativelanguage.googleapis.com/v1beta/interactions",
 }
 ORACLE = {  # provider id -> genai-prices provider and API flavour, written out by hand
     "anthropic-messages": ("anthropic", "default"),
     "openai-chat": ("openai", "chat"),
     "openai-responses": ("openai", "responses"),
     "openai-completions": ("openai", "chat"),
+    "gemini": ("google", "default"),
 }
+"""APIs genai-prices has an extractor for; the others are priced from the record's usage."""
 PARTS = ("input", "cache_read", "cache_write", "output", "other")
 
 
@@ -112,6 +117,9 @@ def assert_parts_add_up(cost_dict: dict) -> None:
 def test_every_corpus_answer_costs_what_genai_prices_says(provider, path):
     record = corpus_record(provider, path)
     result = price(record)
+    if provider not in ORACLE:  # no extractor: never a guess, a price of our usage or a reason
+        assert result.cost is not None or result.reason
+        return
     try:
         expected = oracle_total(provider, path, record["response"])
     except LookupError:

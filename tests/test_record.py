@@ -94,7 +94,7 @@ def test_sse_is_told_from_json_by_its_first_byte(body, expected):
 
 def test_unknown_provider_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="known providers: anthropic-messages"):
-        rebuild("gemini", b"data: {}\n\n")
+        rebuild("no-such-api", b"data: {}\n\n")
 
 
 class _FailsOnBoom(Accumulator):

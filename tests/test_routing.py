@@ -84,10 +84,10 @@ def test_every_registered_provider_is_routed_by_its_own_descriptor():
 
 
 def test_user_route_matches_host_with_port_and_wins_over_defaults():
-    router = Router((parse_route("llm.internal:8080 ^/api/chat$ openai-chat"),))
-    routed = router.provider_for("llm.internal", 8080, "/api/chat")
+    router = Router((parse_route("llm.internal:8080 ^/llm/chat$ openai-chat"),))
+    routed = router.provider_for("llm.internal", 8080, "/llm/chat")
     assert routed is not None and routed.id == "openai-chat"
-    assert router.provider_for("llm.internal", 9090, "/api/chat") is None
+    assert router.provider_for("llm.internal", 9090, "/llm/chat") is None
 
 
 def test_user_route_can_name_its_methods():

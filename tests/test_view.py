@@ -274,13 +274,13 @@ def test_addon_registers_the_view_once_and_reloads_replace_it():
 def test_view_follows_the_addons_extra_routes():
     addon = LLMRebuild()
     flow = tflow.tflow(resp=True)
-    flow.request.host, flow.request.port, flow.request.path = "llm.internal", 8080, "/api/chat"
+    flow.request.host, flow.request.port, flow.request.path = "llm.internal", 8080, "/llm/chat"
     flow.request.method = "POST"
     body = (CORPUS / "ccproxy/copilot_chat_completions.sse").read_bytes()
     flow.response = http.Response.make(200, body, {"content-type": "text/event-stream"})
     with taddons.context(addon) as tctx:
         assert shown(flow).view_name != VIEW
-        tctx.configure(addon, llm_routes=["llm.internal:8080 ^/api/chat$ openai-chat"])
+        tctx.configure(addon, llm_routes=["llm.internal:8080 ^/llm/chat$ openai-chat"])
         result = shown(flow)
     assert result.view_name == VIEW
     assert "Hello! How can I assist you today?" in result.text

@@ -79,10 +79,13 @@ API_SHAPES: dict[str, tuple[str | None, str]] = {
     "bedrock-converse": ("aws", "converse"),
     "anthropic-vertex": ("google", "anthropic"),
     "gemini": ("google", "gemini"),
+    "gemini-code-assist": ("google", "gemini"),
+    "gemini-interactions": ("google", "gemini"),
     "openai-chat": ("openai", "chat"),
     "openai-responses": ("openai", "responses"),
     "openai-completions": ("openai", "chat"),
     "ollama-chat": (None, "ollama"),
+    "ollama-generate": (None, "ollama"),
 }
 """Our provider id -> (genai-prices provider of the API's vendor, shape of the response)."""
 

@@ -7,6 +7,9 @@ from addon.providers import (
     anthropic_vertex,
     bedrock_converse,
     bedrock_invoke,
+    gemini,
+    gemini_interactions,
+    ollama,
     openai_chat,
     openai_completions,
     openai_responses,
@@ -21,6 +24,11 @@ REGISTRY: tuple[Provider, ...] = (
     bedrock_invoke.PROVIDER,
     bedrock_converse.PROVIDER,
     anthropic_vertex.PROVIDER,
+    gemini.PROVIDER,
+    gemini.CODE_ASSIST_PROVIDER,
+    gemini_interactions.PROVIDER,
+    ollama.CHAT_PROVIDER,
+    ollama.GENERATE_PROVIDER,
 )
 
 PROVIDERS: dict[str, Provider] = {provider.id: provider for provider in REGISTRY}

@@ -51,7 +51,7 @@ def default_routes() -> tuple[CompiledRoute, ...]:
 
 
 ROUTE_SYNTAX = (
-    "HOST PATH_REGEX PROVIDER [METHODS], e.g. 'llm.internal:8080 ^/api/chat$ openai-chat' "
+    "HOST PATH_REGEX PROVIDER [METHODS], e.g. 'llm.internal:8080 ^/llm/chat$ openai-chat' "
     "(METHODS: comma-separated, default POST)"
 )
 

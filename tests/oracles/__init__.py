@@ -43,6 +43,10 @@ _PROVIDER_BY_PREFIX = {
     "chat-compat/": "openai-chat",
     "azure-openai/": "openai-chat",
     "openai-completions/": "openai-completions",
+    "gemini/ai-studio/": "gemini",
+    "gemini/vertex/": "gemini",
+    "gemini/code-assist/": "gemini-code-assist",
+    "gemini/interactions/": "gemini-interactions",
 }
 
 
