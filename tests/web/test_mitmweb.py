@@ -211,7 +211,7 @@ def test_browser_shows_the_rebuilt_answer_in_the_response_tab(mitmweb, chromium)
     flow_id = flow_id_of("ccproxy/claude_messages_tools.sse")
     position = [f["id"] for f in listed_flows(mitmweb)].index(flow_id)
     answer = "I'll help you get the weather in New York and calculate the distance"
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{mitmweb.url}/?token={mitmweb.password}")
     rows = page.locator(".flow-table tbody tr.has-response")
     expect(rows).to_have_count(len(read_flows()))
