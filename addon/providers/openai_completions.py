@@ -33,6 +33,8 @@ from addon.providers.base import (
     Usage,
     count,
 )
+from addon.providers.openai_chat.merge import _copy, missing_done
+from addon.providers.openai_chat.summary import describe_error
 from addon.wire import Event
 
 _OBJECT = "text_completion"
@@ -103,7 +105,7 @@ class OpenAICompletions(Accumulator):
         """An error, a foreign object, or a chunk after [DONE]: True if it is still merged."""
         error = chunk.get("error")
         if error:
-            self.errors.append(f"chunk #{self._chunks}: error chunk: {_describe_error(error)}")
+            self.errors.append(f"chunk #{self._chunks}: error chunk: {describe_error(error)}")
             if "choices" not in chunk:
                 self.unknown.append({"event": event.event, "data": chunk})
                 return False
@@ -204,21 +206,8 @@ class OpenAICompletions(Accumulator):
         return state
 
     def finish(self) -> None:
-        if self.done:
-            return
-        if not self._choices:
-            self.errors.append("stream ended with no [DONE] and no choice")
-            return
-        unfinished = [i for i, c in sorted(self._choices.items()) if not c.get("finish_reason")]
-        if unfinished:
-            self.errors.append(
-                f"stream ended with no [DONE]; choice(s) {unfinished} had no finish_reason"
-            )
-        else:
-            self.errors.append(
-                "stream ended with no [DONE], though every choice had a finish_reason "
-                "(some OpenAI-compatible servers never send [DONE])"
-            )
+        if not self.done:
+            self.errors.append(missing_done(self._choices))
 
     @staticmethod
     def summarize(response: JSON) -> Summary:
@@ -243,7 +232,7 @@ class OpenAICompletions(Accumulator):
     @staticmethod
     def response_complete(response: JSON) -> list[str]:
         error = response.get("error")
-        return [f"error in body: {_describe_error(error)}"] if error else []
+        return [f"error in body: {describe_error(error)}"] if error else []
 
     @staticmethod
     def usage(response: JSON) -> Usage:
@@ -261,22 +250,6 @@ class OpenAICompletions(Accumulator):
             cache_read_tokens=count(prompt.get("cached_tokens")),
             reasoning_tokens=count(completion.get("reasoning_tokens")),
         )
-
-
-def _copy(value: JSON) -> JSON:
-    """A deep copy of plain JSON (orjson is far faster at it than `copy.deepcopy`)."""
-    copied: JSON = orjson.loads(orjson.dumps(value))
-    return copied
-
-
-def _describe_error(error: Any) -> str:
-    """'server_error: The server had an error' from the error shapes servers send."""
-    if type(error) is dict:
-        kind = error.get("type") or error.get("code")
-        message = error.get("message")
-        text = ": ".join(str(p) for p in (kind, message) if p)
-        return text or orjson.dumps(error).decode()
-    return str(error)
 
 
 PROVIDER = Provider(

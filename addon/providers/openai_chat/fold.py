@@ -51,6 +51,7 @@ from addon.providers.openai_chat.merge import (
     _copy,
     _export,
     _merge_delta,
+    missing_done,
 )
 from addon.wire.sse import ServerSentEvent
 
@@ -278,21 +279,8 @@ class OpenAIChat(Accumulator):
         return {"index": index, "message": message, **fields}
 
     def finish(self) -> None:
-        if self.done:
-            return
-        if not self._choices:
-            self.errors.append("stream ended with no [DONE] and no choice")
-            return
-        unfinished = [i for i, c in sorted(self._choices.items()) if not c.get("finish_reason")]
-        if unfinished:
-            self.errors.append(
-                f"stream ended with no [DONE]; choice(s) {unfinished} had no finish_reason"
-            )
-        else:
-            self.errors.append(
-                "stream ended with no [DONE], though every choice had a finish_reason "
-                "(some OpenAI-compatible servers never send [DONE])"
-            )
+        if not self.done:
+            self.errors.append(missing_done(self._choices))
 
     @staticmethod
     def summarize(response: JSON) -> Summary:

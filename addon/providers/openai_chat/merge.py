@@ -263,3 +263,16 @@ def _export(value: Any) -> Any:
     if value_type is list:
         return [_export(v) for v in value]
     return value
+
+
+def missing_done(choices: dict[int, JSON]) -> str:
+    """Why a chunk stream that ended without `[DONE]` is not known to be whole."""
+    if not choices:
+        return "stream ended with no [DONE] and no choice"
+    unfinished = [i for i, c in sorted(choices.items()) if not c.get("finish_reason")]
+    if unfinished:
+        return f"stream ended with no [DONE]; choice(s) {unfinished} had no finish_reason"
+    return (
+        "stream ended with no [DONE], though every choice had a finish_reason "
+        "(some OpenAI-compatible servers never send [DONE])"
+    )
