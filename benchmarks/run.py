@@ -2,6 +2,7 @@
 
     uv run python -m benchmarks            # full run (about 4-5 minutes on 2 cores)
     uv run python -m benchmarks --quick    # fewer rounds, no 200k streams, no live part
+    uv run python -m benchmarks.framings   # the other framings: Bedrock, Gemini, Ollama
 
 See docs/benchmarks.md for what is measured and the latest results.
 """

@@ -30,6 +30,7 @@ ServerSentEvent = Event
 """SSE's name for the shared event tuple (`event` is "message" when the stream named none)."""
 
 _new_tuple = tuple.__new__
+_UTF8 = codecs.getincrementaldecoder("utf-8")
 _startswith = bytes.startswith
 _after_data = itemgetter(slice(len(b"data: "), None))
 _FEW_LINES = 32  # up to about ten events: a plain loop costs less than building the C pipeline
@@ -43,7 +44,7 @@ class SSEDecoder:
     """Feed chunks with `feed`, then call `close` once at the end of the stream."""
 
     def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")  # only checks the bytes
+        self._utf8: codecs.IncrementalDecoder | None = None  # made when first needed
         self._errors = "strict"  # "replace" once invalid UTF-8 was seen, as browsers do
         self._lazy_utf8 = True  # see `_found_invalid`
         self._checked_to = 0  # stream offset of the first byte of `_pending` (lazy mode)
@@ -187,6 +188,8 @@ class SSEDecoder:
     def _check_utf8(self, chunk: bytes, chunk_at: int, final: bool) -> None:
         """Note where the stream first stops being UTF-8; from there decode with U+FFFD."""
         utf8 = self._utf8
+        if utf8 is None:  # only checks the bytes; most streams never need it
+            utf8 = self._utf8 = _UTF8("strict")
         if self.invalid_utf8_at is not None or (chunk.isascii() and not utf8.buffer and not final):
             return
         try:
