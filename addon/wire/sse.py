@@ -20,6 +20,7 @@ import codecs
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import itemgetter, methodcaller
+from typing import cast
 
 from addon.wire.events import Event
 
@@ -44,7 +45,7 @@ class SSEDecoder:
     """Feed chunks with `feed`, then call `close` once at the end of the stream."""
 
     def __init__(self) -> None:
-        self._utf8: codecs.IncrementalDecoder | None = None  # made when first needed
+        self._utf8: codecs.BufferedIncrementalDecoder | None = None  # made when first needed
         self._errors = "strict"  # "replace" once invalid UTF-8 was seen, as browsers do
         self._lazy_utf8 = True  # see `_found_invalid`
         self._checked_to = 0  # stream offset of the first byte of `_pending` (lazy mode)
@@ -189,7 +190,7 @@ class SSEDecoder:
         """Note where the stream first stops being UTF-8; from there decode with U+FFFD."""
         utf8 = self._utf8
         if utf8 is None:  # only checks the bytes; most streams never need it
-            utf8 = self._utf8 = _UTF8("strict")
+            utf8 = self._utf8 = cast(codecs.BufferedIncrementalDecoder, _UTF8("strict"))
         if self.invalid_utf8_at is not None or (chunk.isascii() and not utf8.buffer and not final):
             return
         try:
