@@ -20,7 +20,6 @@ import codecs
 from collections.abc import Callable, Sequence
 from itertools import repeat
 from operator import itemgetter, methodcaller
-from typing import cast
 
 from addon.wire.events import Event
 
@@ -31,7 +30,7 @@ ServerSentEvent = Event
 """SSE's name for the shared event tuple (`event` is "message" when the stream named none)."""
 
 _new_tuple = tuple.__new__
-_UTF8 = codecs.getincrementaldecoder("utf-8")
+_UTF8: type[codecs.BufferedIncrementalDecoder] = codecs.getincrementaldecoder("utf-8")  # type: ignore[assignment]
 _startswith = bytes.startswith
 _after_data = itemgetter(slice(len(b"data: "), None))
 _FEW_LINES = 32  # up to about ten events: a plain loop costs less than building the C pipeline
@@ -190,7 +189,7 @@ class SSEDecoder:
         """Note where the stream first stops being UTF-8; from there decode with U+FFFD."""
         utf8 = self._utf8
         if utf8 is None:  # only checks the bytes; most streams never need it
-            utf8 = self._utf8 = cast(codecs.BufferedIncrementalDecoder, _UTF8("strict"))
+            utf8 = self._utf8 = _UTF8("strict")
         if self.invalid_utf8_at is not None or (chunk.isascii() and not utf8.buffer and not final):
             return
         try:
