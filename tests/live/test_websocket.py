@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ import pytest
 import websockets
 from websockets.sync.client import connect as sync_connect
 
-from tests.live.proxy import Mitmdump, read_records, run_mitmdump
+from tests.live.proxy import Mitmdump, mitmdump_env, read_records, run_mitmdump
 from tests.live.ws_upstream import UPGRADE_HEADERS, SocketPlan, SocketUpstream
 from tests.oracles import strip_nulls
 from tests.socket_streams import ANSWERS, sdk_response
@@ -292,3 +295,66 @@ def test_upstream_cut_mid_response_gives_complete_false_with_what_arrived(via: V
     assert first["complete"] is True
     assert second["complete"] is False and second["events"] == 60
     assert second["errors"][0].startswith("the connection was lost (code 1006")
+
+
+# The real Codex CLI ------------------------------------------------------------------------
+
+CODEX = os.environ.get("LLM_REBUILD_CODEX") or shutil.which("codex")
+CODEX_CONFIG = """
+model = "gpt-5-codex"
+model_provider = "fake"
+check_for_update_on_startup = false
+
+[model_providers.fake]
+name = "fake local Responses API behind mitmdump"
+base_url = "{base_url}"
+wire_api = "responses"
+env_key = "FAKE_OPENAI_KEY"
+supports_websockets = true
+request_max_retries = 0
+stream_max_retries = 0
+"""
+
+
+@pytest.mark.skipif(
+    CODEX is None,
+    reason="the Codex CLI is not installed (npm install @openai/codex; LLM_REBUILD_CODEX=path)",
+)
+def test_the_codex_cli_over_a_websocket_through_mitmdump(
+    upstream: SocketUpstream, proxies: dict[str, Mitmdump], tmp_path: Path
+):
+    """`codex exec` against 127.0.0.1 only (a fake key; anything else it tries to reach goes
+    to a dead proxy port): it prewarms, then asks for the turn chained to the prewarm."""
+    assert CODEX is not None
+    plan = upstream.add(SocketPlan(answers=[ANSWERS[0]], rate_limits=True))
+    via = Via("reverse", upstream, proxies["reverse"])
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(CODEX_CONFIG.format(base_url=via.base_url(plan)))
+    env = mitmdump_env()
+    dead = "http://127.0.0.1:9"
+    env.update(CODEX_HOME=str(home), FAKE_OPENAI_KEY=FAKE_KEY, HTTPS_PROXY=dead, HTTP_PROXY=dead)
+    env.update(ALL_PROXY=dead, NO_PROXY="127.0.0.1,localhost")
+    result = subprocess.run(
+        [CODEX, "exec", "--skip-git-repo-check", "--json", "say hi"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Hey! How can I help you today?" in result.stdout
+    prewarm, turn = via.records(plan, 2)
+    assert prewarm["extras"]["websocket"]["prewarm"] is True
+    assert prewarm["request"]["body"]["generate"] is False
+    assert turn["request"]["body"]["previous_response_id"] == prewarm["response"]["id"]
+    assert turn["complete"] is True, turn["errors"]
+    assert strip_nulls(turn["response"]) == sdk_answer(ANSWERS[0])
+    headers = {k.lower(): v for k, v in turn["request"]["headers"].items()}
+    assert headers["authorization"] == "[REDACTED]"
+    assert turn["session"]["id"] == headers["session-id"]
+    for name, value in UPGRADE_HEADERS.items():
+        assert turn["response_headers"][name] == value
+    assert FAKE_KEY not in json.dumps([prewarm, turn])

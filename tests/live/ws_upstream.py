@@ -176,7 +176,8 @@ class SocketUpstream:
             create = await queue.get()
             lane = create.get("stream_id")
             if create.get("generate") is False:
-                number, texts = -1, prewarm_answer(f"resp_warm_{uuid.uuid4().hex[:8]}")
+                model = str(create.get("model"))
+                number, texts = -1, prewarm_answer(f"resp_warm_{uuid.uuid4().hex[:8]}", model)
             else:
                 number, name = plan.next_answer()
                 texts = payloads(name)
