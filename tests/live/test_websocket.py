@@ -11,11 +11,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
+import socket
 import ssl
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +30,8 @@ import pytest
 import websockets
 from websockets.sync.client import connect as sync_connect
 
-from tests.live.proxy import Mitmdump, mitmdump_env, read_records, run_mitmdump
+from tests.conftest import read_flows
+from tests.live.proxy import ROOT, Mitmdump, mitmdump_env, read_records, run_mitmdump
 from tests.live.ws_upstream import UPGRADE_HEADERS, SocketPlan, SocketUpstream
 from tests.oracles import strip_nulls
 from tests.socket_streams import ANSWERS, sdk_response
@@ -223,17 +230,29 @@ def codex_like(url: str, options: dict[str, Any], plan: SocketPlan) -> None:
         ws.socket.close()  # the client hangs up mid-response, without a close frame
 
 
-def test_codex_like_client_records_offline_replay_gives_the_same(
-    upstream: SocketUpstream, tmp_path: Path
-):
+@dataclass
+class CodexLikeRun:
+    records: list[dict[str, Any]]
+    capture: Path
+    """mitmdump's -w file of the run."""
+    answers: list[str]
+
+
+@pytest.fixture(scope="module")
+def codex_like_run(upstream: SocketUpstream, tmp_path_factory: pytest.TempPathFactory):
     answers = [ANSWERS[0], ANSWERS[1], ANSWERS[3], ANSWERS[2]]
     plan = upstream.add(SocketPlan(answers=answers, rate_limits=True, pause=0.001))
     reverse = f"reverse:http://127.0.0.1:{upstream.port}"
-    proxy = Mitmdump(tmp_path / "live", "--mode", reverse, "--flow-detail", "0")
+    proxy = Mitmdump(tmp_path_factory.mktemp("codex-like"), "--mode", reverse, "--flow-detail", "0")
     with proxy:
         via = Via("reverse", upstream, proxy)
         codex_like(via.ws_url(plan), via.options(), plan)
         records = via.records(plan, 5)
+    return CodexLikeRun(records, proxy.flow_file, answers)
+
+
+def test_codex_like_client_prewarm_lanes_acks_and_a_hang_up(codex_like_run: CodexLikeRun):
+    records, answers = codex_like_run.records, codex_like_run.answers
     assert [r["socket_index"] for r in records] == [0, 1, 2, 3, 4]
     warm, first, lane_a, lane_b, cut = records
     assert warm["extras"]["websocket"]["prewarm"] is True and warm["complete"] is True
@@ -243,10 +262,8 @@ def test_codex_like_client_records_offline_replay_gives_the_same(
         beside = [m["type"] for m in record["extras"]["websocket"]["messages"]]
         assert beside[:1] == ["codex.rate_limits"]
         assert "codex.rate_limits" not in json.dumps(record["response"])
-    assert (lane_a["extras"]["websocket"]["lane"], lane_b["extras"]["websocket"]["lane"]) == (
-        "a",
-        "b",
-    )
+    lanes = (lane_a["extras"]["websocket"]["lane"], lane_b["extras"]["websocket"]["lane"])
+    assert lanes == ("a", "b")
     interleaved = (lane_a["extras"]["websocket"]["span"], lane_b["extras"]["websocket"]["span"])
     assert interleaved[1][0] < interleaved[0][1]  # both ran at once on one socket
     for record, answer in zip([first, lane_a, lane_b], answers[:3], strict=True):
@@ -256,11 +273,14 @@ def test_codex_like_client_records_offline_replay_gives_the_same(
     assert cut["errors"][0].startswith("the connection was lost (code 1006")
     assert cut["response"] is not None and cut["events"] > 10
 
-    # The capture, read again: the same records, and the socket's own messages (the acks).
+
+def test_the_capture_read_again_offline_gives_the_same_records(
+    codex_like_run: CodexLikeRun, tmp_path: Path
+):
     offline = tmp_path / "offline"
     result = run_mitmdump(
         "-nr",
-        str(proxy.flow_file),
+        str(codex_like_run.capture),
         "-s",
         "addon/llm_rebuild.py",
         "--set",
@@ -273,14 +293,34 @@ def test_codex_like_client_records_offline_replay_gives_the_same(
     assert result.returncode == 0, result.stdout + result.stderr
     again = sorted(read_records(offline), key=lambda r: r["socket_index"])
     assert len(again) == 5
-    for live, replayed in zip(records, again, strict=True):
+    for live, replayed in zip(codex_like_run.records, again, strict=True):
+        live, replayed = dict(live), dict(replayed)
         live.pop("session"), replayed.pop("session")  # turns count the proxy's whole history
         assert replayed == live
-    from tests.conftest import read_flows
-
     (flow,) = read_flows(tmp_path / "again.flow")
     kept = flow.metadata["llm_rebuild_ws"]["messages"]
-    assert [m["type"] for m in kept] == ["response.processed"] * 4
+    assert [m["type"] for m in kept] == ["response.processed"] * 4  # each after its end
+
+
+def test_mitmweb_shows_each_rebuilt_response_where_it_ended(
+    codex_like_run: CodexLikeRun, tmp_path: Path
+):
+    """mitmweb's REST API (what its WebSocket tab shows) renders our view for the messages
+    that ended a response and the creates, and the JSON view for the rest."""
+    web = start_mitmweb(codex_like_run.capture, tmp_path)
+    try:
+        (flow,) = web.wait_for_flows(1)
+        shown = web.get(f"/flows/{flow['id']}/messages/content/auto.json")
+        assert isinstance(shown, list)
+        ours = [m for m in shown if m["view_name"] == "LLM rebuilt"]
+        ends = [m for m in ours if "it ended here" in m["text"]]
+        asks = [m for m in ours if "asked for here" in m["text"]]
+        assert len(ends) == 4 and len(asks) == 5  # the cut one never ended
+        assert all("── response object (API-exact) ──" in m["text"] for m in ends)
+        assert any("beside it: codex.rate_limits" in m["text"] for m in ends)
+        assert FAKE_KEY not in json.dumps(shown)
+    finally:
+        web.stop()
 
 
 def test_upstream_cut_mid_response_gives_complete_false_with_what_arrived(via: Via):
@@ -358,3 +398,77 @@ def test_the_codex_cli_over_a_websocket_through_mitmdump(
     for name, value in UPGRADE_HEADERS.items():
         assert turn["response_headers"][name] == value
     assert FAKE_KEY not in json.dumps([prewarm, turn])
+
+
+# mitmweb ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Web:
+    url: str
+    password: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.password}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_for_flows(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"mitmweb exited: {self.log.read_text()[-2000:]}")
+            try:
+                flows = self.get("/flows")
+                if len(flows) >= count and "llm openai-responses" in self.log.read_text():
+                    return list(flows)
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"mitmweb not ready: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_mitmweb(capture: Path, workdir: Path) -> Web:
+    web_port, proxy_port = free_port(), free_port()
+    password = secrets.token_hex(16)
+    log = workdir / "mitmweb.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("mitmweb")),
+                "--web-host", "127.0.0.1",
+                "--web-port", str(web_port),
+                "--listen-host", "127.0.0.1",
+                "--listen-port", str(proxy_port),
+                "--no-web-open-browser",
+                "--set", f"web_password={password}",
+                "--set", f"confdir={workdir / 'conf'}",
+                "--set", f"llm_dump_dir={workdir / 'dumps'}",
+                "-r", str(capture),
+                "-s", str(ROOT / "addon" / "llm_rebuild.py"),
+            ],
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=mitmdump_env(),
+        )  # fmt: skip
+    return Web(f"http://127.0.0.1:{web_port}", password, process, log)
