@@ -238,6 +238,49 @@ def test_letting_messages_go_keeps_the_records_and_marks_the_flow(addons: Addons
     assert [r["complete"] for r in flow.metadata[SOCKET_KEY]["records"]] == [True, True]
 
 
+def test_a_refused_upgrade_is_a_record_of_its_http_error(addons: Addons):
+    flow = socket_flow()
+    flow.websocket = None
+    flow.response = http.Response.make(
+        401, b'{"error": {"message": "bad key", "type": "invalid_request_error"}}',
+        {"content-type": "application/json"},
+    )  # fmt: skip
+    addons.rebuild.response(flow)
+    addons.ws.response(flow)
+    (record,) = addons.published
+    assert record.status_code == 401 and record.complete is False
+    assert record.errors == ["HTTP 401: invalid_request_error: bad key"]
+    assert flow.metadata["llm_rebuild"]["errors"] == record.errors
+    addons.rebuild.response(flow)  # read again from a capture: the rebuild addon takes it
+    addons.ws.response(flow)
+    assert len(addons.published) == 2
+
+
+def test_sockets_still_open_when_the_proxy_stops_end_there(addons: Addons):
+    flow = socket_flow()
+    addons.ws.websocket_start(flow)
+    for from_client, text in [(True, create()), *((False, t) for t in payloads(ANSWERS[2])[:9])]:
+        send(addons, flow, from_client, text)
+    addons.ws.done()
+    (record,) = addons.published
+    assert record.errors[0] == "the proxy stopped before the response ended"
+    assert addons.ws.sockets == {} and addons.ws.flows == {}
+
+
+def test_a_failure_of_ours_is_noted_on_the_flow_and_the_socket_goes_on(addons, monkeypatch):
+    flow = socket_flow()
+    addons.ws.websocket_start(flow)
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(addons.ws, "_read", broken)
+    send(addons, flow, True, create())
+    assert flow.metadata[SOCKET_KEY]["errors"] == [
+        "llm-rebuild websocket_message: RuntimeError('boom')"
+    ]
+
+
 # Offline: the same hooks over a saved capture -------------------------------------------------
 
 

@@ -23,14 +23,16 @@ from mitmproxy import ctx, http
 from mitmproxy.websocket import WebSocketMessage
 
 from addon.providers import Provider
-from addon.proxy.flows import header_pairs
+from addon.proxy.flows import facts_of, header_pairs
 from addon.proxy.resolver import Settings
-from addon.record import Record
+from addon.record import Record, rebuild_answer
 from addon.record.flowside import FlowFacts, StreamTimes, fill
 from addon.record.responses_socket import TERMINAL, ResponsesSocket, SocketResponse
 from addon.sinks.metadata import (
+    note_socket_error,
     socket_records,
     socket_state,
+    store,
     store_socket_messages,
     store_socket_record,
 )
@@ -47,14 +49,19 @@ Hook = Callable[["LLMWebSocket", http.HTTPFlow], None]
 
 
 def contained(hook: Hook) -> Hook:
-    """No exception of ours reaches mitmproxy: log it once, and the socket goes on."""
+    """No exception of ours reaches mitmproxy: it is logged and noted on the flow (under
+    `errors` of its socket entry), and the socket goes on."""
 
     @functools.wraps(hook)
     def wrapper(self: LLMWebSocket, flow: http.HTTPFlow) -> None:
         try:
             hook(self, flow)
-        except Exception:
+        except Exception as exc:
             log.exception("llm-rebuild: %s hook failed for flow %s", hook.__name__, flow.id)
+            try:
+                note_socket_error(flow.metadata, f"llm-rebuild {hook.__name__}: {exc!r}")
+            except Exception:
+                log.exception("llm-rebuild: could not note the failure on flow %s", flow.id)
 
     return wrapper
 
@@ -67,6 +74,8 @@ class LLMWebSocket:
         self.rebuild = rebuild
         self.sockets: dict[str, ResponsesSocket] = {}
         """The running sockets' state, by flow id; dropped when a socket ends."""
+        self.flows: dict[str, http.HTTPFlow] = {}
+        """Their flows, to end them if the proxy stops first."""
 
     def load(self, loader: Any) -> None:
         loader.add_option(
@@ -86,6 +95,29 @@ class LLMWebSocket:
         if not flow.live and saved is not None and saved.get("messages_kept") is False:
             return  # its messages were let go live: the records it carries are all there is
         self.sockets[flow.id] = self._new_socket(flow)
+        self.flows[flow.id] = flow
+
+    @contained
+    def response(self, flow: http.HTTPFlow) -> None:
+        """An upgrade to a Responses socket that the server refused (401, 426, …) is a call
+        that failed: it gets the record of its HTTP error."""
+        answer = flow.response
+        is_upgrade = flow.request.headers.get("upgrade", "").lower() == "websocket"
+        if flow.websocket is not None or answer is None or answer.status_code < 400:
+            return
+        provider = upgrade_provider(flow, self.rebuild.settings) if is_upgrade else None
+        if provider is None or self.rebuild.resolver.provider(flow) is not None:
+            return  # not ours, or (a capture read again) the rebuild addon took it by its record
+        record = rebuild_answer(
+            provider,
+            answer.raw_content or b"",
+            answer.headers.get("content-type", ""),
+            answer.headers.get("content-encoding", ""),
+            answer.status_code,
+        )
+        fill(record, facts_of(flow), self.rebuild.settings.redactor)
+        self.rebuild.publish(record, flow.request.timestamp_start)
+        store(flow.metadata, record)
 
     @contained
     def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -96,6 +128,7 @@ class LLMWebSocket:
             if not flow.live or socket_provider(flow, self.rebuild.settings) is None:
                 return
             socket = self.sockets[flow.id] = self._new_socket(flow)
+            self.flows[flow.id] = flow
             for earlier in messages[:-1]:  # loaded while the socket ran: catch up first
                 self._read(flow, socket, earlier)
         self._read(flow, socket, messages[-1])
@@ -104,11 +137,22 @@ class LLMWebSocket:
 
     @contained
     def websocket_end(self, flow: http.HTTPFlow) -> None:
+        self._end(flow, close_problem(flow))
+
+    def done(self) -> None:
+        """The proxy stops with sockets still open: their running responses end here."""
+        for flow in list(self.flows.values()):
+            try:
+                self._end(flow, "the proxy stopped")
+            except Exception:
+                log.exception("llm-rebuild: could not end the socket of flow %s", flow.id)
+
+    def _end(self, flow: http.HTTPFlow, problem: str) -> None:
         socket = self.sockets.pop(flow.id, None)
+        self.flows.pop(flow.id, None)
         if socket is None:
             return
-        ended = _ended_at(flow)
-        for finished in socket.close(ended, close_problem(flow)):
+        for finished in socket.close(_ended_at(flow), problem):
             self._publish(flow, finished)
         store_socket_messages(flow.metadata, socket.messages)
 
@@ -141,8 +185,11 @@ class LLMWebSocket:
 def socket_provider(flow: http.HTTPFlow, settings: Settings) -> Provider | None:
     """The Responses API when the flow is a WebSocket on one of its paths (any host, any
     prefix, user routes first); None for every other flow."""
-    if flow.websocket is None:
-        return None
+    return upgrade_provider(flow, settings) if flow.websocket is not None else None
+
+
+def upgrade_provider(flow: http.HTTPFlow, settings: Settings) -> Provider | None:
+    """The Responses API when the flow's request is on one of its paths (routed as a POST)."""
     request = flow.request
     provider = settings.router.provider_for(request.pretty_host, request.port, request.path)
     return provider if provider is not None and provider.id == RESPONSES else None

@@ -24,7 +24,8 @@ def stored(metadata: dict[Any, Any]) -> Record | None:
 SOCKET_KEY = "llm_rebuild_ws"
 """A WebSocket flow's records: `flow.metadata["llm_rebuild_ws"]` is
 `{"records": [record JSON, one per response, by socket_index], "messages": [the socket's own
-messages, those that belonged to no response], "messages_kept": bool}`, saved by -w."""
+messages, those that belonged to no response], "messages_kept": bool}`, saved by -w; and
+`"errors"` when the addon itself failed on the socket."""
 
 
 def _socket(metadata: dict[Any, Any]) -> dict[str, Any]:
@@ -78,3 +79,8 @@ def socket_state(metadata: dict[Any, Any]) -> dict[str, Any] | None:
     """The whole saved socket entry (records, messages, messages_kept), if any."""
     socket = metadata.get(SOCKET_KEY)
     return socket if isinstance(socket, dict) else None
+
+
+def note_socket_error(metadata: dict[Any, Any], message: str) -> None:
+    """Our own failure on a WebSocket flow, kept where its records are."""
+    _socket(metadata).setdefault("errors", []).append(message)
