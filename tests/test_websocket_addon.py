@@ -375,6 +375,26 @@ def test_the_view_shows_each_rebuilt_response_where_it_ended(addons: Addons):
     assert delta.view_name != "LLM rebuilt"
 
 
+def test_the_view_shows_a_running_response_from_its_create(addons: Addons):
+    flow = socket_flow()
+    addons.ws.websocket_start(flow)
+    for from_client, text in [(True, create()), *((False, t) for t in payloads(ANSWERS[2])[:40])]:
+        send(addons, flow, from_client, text)
+    asked = contentviews.prettify_message(flow.websocket.messages[0], flow)
+    assert asked.text.startswith("response #0 of this socket: asked for here; it is still running")
+    assert "(stream still running: what has arrived so far)" in asked.text
+
+
+def test_llm_dump_redacts_stored_socket_records_with_todays_names(addons, tmp_path):
+    flow = socket_flow()
+    flow.request.headers["x-internal-token"] = "internal-secret-1"
+    addons.drive(flow, turns(ANSWERS[0]))
+    addons.tctx.configure(addons.rebuild, llm_redact=["x-internal-token"])
+    out = tmp_path / "socket.jsonl"
+    addons.tctx.master.commands.call("llm.dump", [flow], str(out))
+    assert "internal-secret-1" not in out.read_text()
+
+
 def test_the_view_rebuilds_a_socket_captured_without_the_addon():
     flow = socket_flow()
     for from_client, text in turns(ANSWERS[0]):

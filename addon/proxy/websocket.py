@@ -27,6 +27,7 @@ from addon.proxy.flows import facts_of, header_pairs
 from addon.proxy.resolver import Settings
 from addon.record import Record, rebuild_answer
 from addon.record.flowside import FlowFacts, StreamTimes, fill
+from addon.record.redact import redact_record
 from addon.record.responses_socket import TERMINAL, ResponsesSocket, SocketResponse
 from addon.sinks.metadata import (
     note_socket_error,
@@ -284,7 +285,8 @@ def flow_socket_records(
     stored = socket_records(flow.metadata)
     saved = socket_state(flow.metadata) or {}
     if stored is not None and (prefer_stored or saved.get("messages_kept") is False):
-        return stored
+        # A capture made elsewhere, or before `llm_redact` named more: today's redaction.
+        return [Record.from_json(redact_record(r.to_json(), settings.redactor)) for r in stored]
     return rebuild_socket(flow, settings).records
 
 
