@@ -20,9 +20,10 @@ except ImportError:  # a checkout used with another mitmdump: import from the re
 
 from addon.proxy.commands import LLMCommands
 from addon.proxy.hooks import LLMRebuild
+from addon.proxy.websocket import LLMWebSocket
 from addon.sinks.metadata import METADATA_KEY
 
 rebuilder = LLMRebuild()
-addons = [rebuilder, LLMCommands(rebuilder.resolver)]
+addons = [rebuilder, LLMCommands(rebuilder.resolver), LLMWebSocket(rebuilder)]
 
 __all__ = ["METADATA_KEY", "LLMRebuild", "addons", "rebuilder"]

@@ -16,9 +16,17 @@ from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
 from addon.insights.pipeline import price_of
 from addon.proxy.resolver import REBUILT, Resolver
+from addon.proxy.websocket import flow_socket_records, rebuild_socket, socket_provider
 from addon.record import Record
 from addon.sinks.jsonl import write_jsonl
-from addon.sinks.metadata import store, stored
+from addon.sinks.metadata import (
+    socket_records,
+    socket_state,
+    store,
+    store_socket_messages,
+    store_socket_record,
+    stored,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +37,11 @@ class LLMCommands:
 
     def records(self, flows: Sequence[flow.Flow], *, prefer_stored: bool) -> list[Record]:
         out = []
+        settings = self.resolver.settings
         for chosen in flows:
-            if isinstance(chosen, http.HTTPFlow):
+            if isinstance(chosen, http.HTTPFlow) and chosen.websocket is not None:
+                out += flow_socket_records(chosen, settings, prefer_stored=prefer_stored) or []
+            elif isinstance(chosen, http.HTTPFlow):
                 resolved = self.resolver.resolve(chosen, prefer_stored=prefer_stored)
                 if resolved is not None:
                     out.append(resolved[0])
@@ -72,9 +83,17 @@ class LLMCommands:
     def rebuild(self, flows: Sequence[flow.Flow]) -> None:
         """Rebuild the LLM records of the flows from their bodies and keep them on the flows."""
         updated: list[flow.Flow] = []
-        rebuilt = incomplete = 0
+        llm_flows = rebuilt = incomplete = 0
         for chosen in flows:
             if not isinstance(chosen, http.HTTPFlow):
+                continue
+            if chosen.websocket is not None:
+                records = self.rebuild_socket(chosen)
+                if records is not None:
+                    updated.append(chosen)
+                    llm_flows += 1
+                    rebuilt += len(records)
+                    incomplete += sum(not r.complete for r in records)
                 continue
             resolved = self.resolver.resolve(chosen)
             if resolved is None:
@@ -84,16 +103,33 @@ class LLMCommands:
                 keep_insights(record, stored(chosen.metadata))
                 store(chosen.metadata, record)
                 updated.append(chosen)
+            llm_flows += 1
             rebuilt += 1
             incomplete += not record.complete
         if updated:  # mitmweb and the console redraw these flows
             ctx.master.addons.trigger(hooks.UpdateHook(updated))
         log.info(
-            "llm.rebuild: %d of %d flows are LLM calls, rebuilt (%d incomplete)",
-            rebuilt,
+            "llm.rebuild: %d of %d flows are LLM calls, %d records rebuilt (%d incomplete)",
+            llm_flows,
             len(flows),
+            rebuilt,
             incomplete,
         )
+
+    def rebuild_socket(self, flow: http.HTTPFlow) -> list[Record] | None:
+        """A Responses WebSocket flow's records from its messages, stored on the flow; None
+        for other flows, and for one whose messages were let go (its records stay)."""
+        settings = self.resolver.settings
+        saved = socket_state(flow.metadata) or {}
+        if socket_provider(flow, settings) is None or saved.get("messages_kept") is False:
+            return None
+        rebuilt = rebuild_socket(flow, settings)
+        earlier = {r.socket_index: r for r in socket_records(flow.metadata) or ()}
+        for record in rebuilt.records:
+            keep_insights(record, earlier.get(record.socket_index))
+            store_socket_record(flow.metadata, record)
+        store_socket_messages(flow.metadata, rebuilt.messages)
+        return rebuilt.records
 
 
 def keep_insights(record: Record, earlier: Record | None) -> None:

@@ -18,7 +18,7 @@ from addon.sinks.dump import DumpWriter
 log = logging.getLogger(__name__)
 
 DEFAULT_DUMP_DIR = "llm-dumps"
-BOOLEANS = ("llm_summary",)
+BOOLEANS = ("llm_summary", "llm_ws_keep_messages")
 
 
 def declare(loader: Any) -> None:

@@ -13,6 +13,7 @@ from mitmproxy.contentviews import Contentview, Metadata, SyntaxHighlight
 
 from addon.proxy.flows import live_capture
 from addon.proxy.resolver import Resolver, Settings
+from addon.proxy.websocket import SocketMessages
 from addon.record.redact import Redactor
 from addon.record.routing import Router
 from addon.sinks.metadata import METADATA_KEY
@@ -26,6 +27,7 @@ class LLMResponseView(Contentview):
     def __init__(self, resolver: Resolver | None = None) -> None:
         """Without the addon's resolver, the built-in routes and redaction are used."""
         self.resolver = resolver or Resolver(Settings(Router(), Redactor()))
+        self.sockets = SocketMessages(self.resolver.settings)
 
     @property
     def name(self) -> str:
@@ -36,6 +38,12 @@ class LLMResponseView(Contentview):
         return "none"
 
     def render_priority(self, data: bytes, metadata: Metadata) -> float:
+        if metadata.websocket_message is not None:  # a message of a Responses WebSocket
+            try:
+                shown = self.sockets.shows(metadata.flow, metadata.websocket_message)
+            except Exception:  # as below: never break mitmweb
+                return -1
+            return PRIORITY if shown else -1
         flow = _response_flow(metadata)
         if flow is None:
             return -1
@@ -50,6 +58,9 @@ class LLMResponseView(Contentview):
         return PRIORITY if routed else -1
 
     def prettify(self, data: bytes, metadata: Metadata) -> str:
+        message = metadata.websocket_message
+        if message is not None and isinstance(metadata.flow, http.HTTPFlow):
+            return self.sockets.text(metadata.flow, message, render)
         flow = _response_flow(metadata)
         resolved = self.resolver.resolve(flow, prefer_stored=True) if flow else None
         if resolved is None:

@@ -43,6 +43,9 @@ class Record:
     """Why `cost` is None, or what to know about it (e.g. usage from a cut stream)."""
     session: JSON | None = None
     cache: JSON | None = None
+    socket_index: int | None = None
+    """Which response of its WebSocket this is (0, 1, … in the order they were asked for);
+    None for an HTTP call."""
     more: JSON = field(default_factory=dict)
     """Keys of a stored record that this version does not know, kept as they came."""
 
@@ -90,6 +93,8 @@ class Record:
             out["session"] = self.session
         if self.cache is not None:
             out["cache"] = self.cache
+        if self.socket_index is not None:
+            out["socket_index"] = self.socket_index
         if self.more:
             out.update(self.more)
         return out

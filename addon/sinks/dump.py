@@ -20,11 +20,12 @@ from addon.record import Record
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def dump_name(timestamp: float, provider: str, flow_id: str) -> str:
+def dump_name(timestamp: float, provider: str, flow_id: str, part: int | None = None) -> str:
     """`20261125T045509.123456Z-openai-chat-<id>.json`: UTC time first so `ls` sorts by time.
 
     Ids and provider come from traffic or capture files, so only [A-Za-z0-9_-] survive: a name
-    can never reach outside the dump folder.
+    can never reach outside the dump folder. `part`: which response of a WebSocket flow,
+    `<id>.r3.json`; no cleaned id holds a dot, so these never collide with a flow's own name.
     """
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(timestamp))
     micros = int((timestamp % 1) * 1_000_000)
@@ -32,7 +33,8 @@ def dump_name(timestamp: float, provider: str, flow_id: str) -> str:
     if safe_id != flow_id:  # two ids that clean up alike must still not share a file
         safe_id += "-" + hashlib.sha256(flow_id.encode("utf-8", "replace")).hexdigest()[:12]
     safe_provider = _UNSAFE.sub("", provider)[:32] or "llm"
-    return f"{stamp}.{micros:06d}Z-{safe_provider}-{safe_id}.json"
+    suffix = f".r{part:d}" if isinstance(part, int) else ""  # a restored record may hold anything
+    return f"{stamp}.{micros:06d}Z-{safe_provider}-{safe_id}{suffix}.json"
 
 
 @contextlib.contextmanager
@@ -64,7 +66,7 @@ class DumpWriter:
         the proxy.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = dump_name(timestamp, record.provider, str(record.flow_id))
+        name = dump_name(timestamp, record.provider, str(record.flow_id), record.socket_index)
         target = os.path.join(self.folder, name)
         with written_temporary(self.folder, record.dumps(), ".json") as tmp:
             os.replace(tmp, target)

@@ -21,7 +21,8 @@ def one_line(text: str, limit: int) -> str:
 def summary_line(record: Record, dump_file: str | None) -> str:
     """provider model stop tools usage ttft duration, then what went wrong, then the file."""
     words = [f"llm {record.provider}"]
-    ok_status = record.status_code is None or 200 <= record.status_code < 300
+    code = record.status_code  # 101: one response of a WebSocket
+    ok_status = code is None or 200 <= code < 300 or code == 101
     if isinstance(record.response, dict) and ok_status:
         summary = summary_of(record)
         words.append(summary.model or "?")

@@ -206,7 +206,12 @@ class OpenAIResponses(Addressing):
                 )
 
     def _error_event(self, data: JSON) -> None:
-        self.errors.append(f"error event: {_error_text(data)}")
+        # Over a WebSocket the details are nested: {"type": "error", "status", "error": {...}}.
+        nested = data.get("error")
+        details = nested if isinstance(nested, dict) and "message" not in data else data
+        status = data.get("status")
+        shown = f"HTTP {status}: " if isinstance(status, int) else ""
+        self.errors.append(f"error event: {shown}{_error_text(details)}")
         self.unknown.append({"event": "error", "data": data})
 
     # -- items -------------------------------------------------------------------------------
