@@ -20,9 +20,14 @@ except ImportError:  # a checkout used with another mitmdump: import from the re
 
 from addon.proxy.commands import LLMCommands
 from addon.proxy.hooks import LLMRebuild
+from addon.proxy.otlp import LLMOtlp
 from addon.sinks.metadata import METADATA_KEY
 
 rebuilder = LLMRebuild()
-addons = [rebuilder, LLMCommands(rebuilder.resolver)]
+addons = [
+    rebuilder,
+    LLMCommands(rebuilder.resolver),
+    LLMOtlp(rebuilder),  # one OpenTelemetry span per record, when llm_otlp_endpoint is set
+]
 
 __all__ = ["METADATA_KEY", "LLMRebuild", "addons", "rebuilder"]
