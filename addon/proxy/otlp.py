@@ -238,7 +238,7 @@ class ReportingExporter(SpanExporter):
                 log.info("llm-rebuild: sending OpenTelemetry spans to %s again", self.shown)
         elif not self.failing:
             self.failing = True
-            reason = " ".join((self._messages.first or "no reason given").split())[:300]
+            reason = _reason(self._messages.first)
             log.warning(
                 "llm-rebuild: cannot send OpenTelemetry spans to %s (%s); they are dropped "
                 "until it answers, records and dumps are not affected",
@@ -258,6 +258,13 @@ class ReportingExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+def _reason(message: str | None) -> str:
+    """The SDK's own words for a failure, without its retry talk, on one short line."""
+    text = " ".join((message or "no reason given").split())
+    text = text.removeprefix("Transient error ").split(" encountered while exporting")[0]
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 class _Messages(logging.Handler):

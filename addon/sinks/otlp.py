@@ -134,6 +134,8 @@ def span_of(
         error = first if len(first) <= STATUS_TEXT else first[: STATUS_TEXT - 1] + "…"
     if content:
         for name, value in content_of(record.provider, body, record.response).items():
+            if redactor is not None:  # tool arguments sent as JSON text are objects by now
+                value = redactor.body(value)
             attributes[name] = dumps(value).decode("utf-8", "replace")
 
     start_ns, end_ns = times_of(timing)
