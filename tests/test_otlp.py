@@ -315,11 +315,11 @@ def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, InMemorySpa
     memory = InMemorySpanExporter()
     made: list[dict[str, Any]] = []
 
-    def exporter(**kwargs: Any) -> InMemorySpanExporter:
-        made.append(kwargs)
+    def exporter(endpoint: str, headers: dict[str, str]) -> InMemorySpanExporter:
+        made.append({"endpoint": endpoint, "headers": headers})
         return memory
 
-    monkeypatch.setattr(otlp, "OTLPSpanExporter", exporter)
+    monkeypatch.setattr(otlp, "otlp_exporter", exporter)
     rebuilder = LLMRebuild()
     exporting = LLMOtlp(rebuilder)
     with taddons.context(rebuilder, exporting) as tctx:
@@ -338,7 +338,6 @@ def test_spans_are_batched_and_flushed_at_done_with_the_records_times(exported):
         {
             "endpoint": "http://127.0.0.1:4318/v1/traces",
             "headers": {"authorization": "Basic abc="},
-            "timeout": otlp.EXPORT_TIMEOUT,
         }
     ]
     flows = read_flows()
@@ -418,3 +417,14 @@ def test_a_backend_that_is_down_is_one_warning_and_one_line_when_it_is_back(capl
     assert "(Connection refused)" in lines[0]
     assert caplog.records[0].levelno == logging.WARNING
     assert "again" in lines[1]
+
+
+def test_the_exporter_is_the_sdks_otlp_http_protobuf_one_for_the_traces_url():
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    exporter = otlp.otlp_exporter("http://127.0.0.1:9/v1/traces", {"authorization": "Basic x"})
+    try:
+        assert isinstance(exporter, OTLPSpanExporter)
+        assert exporter._endpoint == "http://127.0.0.1:9/v1/traces"
+    finally:
+        exporter.shutdown()
