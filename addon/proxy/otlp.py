@@ -231,7 +231,7 @@ class ReportingExporter(SpanExporter):
             sdk_log.handlers = [self._messages]
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        self._messages.first = None
+        self._messages.start()
         try:
             result = self.inner.export(spans)
         except Exception as exc:
@@ -273,14 +273,19 @@ def _reason(message: str | None) -> str:
 
 
 class _Messages(logging.Handler):
-    """Keeps the first message the SDK logs during an export: the reason it failed."""
+    """Keeps the first message the SDK logs during an export, from the exporting thread: the
+    reason it failed (a "Queue full" from the proxy's thread meanwhile is not it)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.first: str | None = None
+        self.thread: int | None = None
+
+    def start(self) -> None:
+        self.first, self.thread = None, threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.first is None:
+        if self.first is None and record.thread == self.thread:
             try:
                 self.first = record.getMessage()
             except Exception:
