@@ -263,6 +263,10 @@ def test_hosts_that_speak_another_providers_api_are_named_for_it():
     assert "openai.api.type" not in attributes  # openai.* only on the openai flavour
     record.request["url"] = "https://my.openai.azure.com/openai/deployments/x/chat/completions"
     assert span_of(record).attributes["gen_ai.provider.name"] == "azure.ai.openai"
+    record.request["url"] = (
+        "https://bedrock-runtime.us-west-2.amazonaws.com/openai/v1/chat/completions"
+    )
+    assert span_of(record).attributes["gen_ai.provider.name"] == "aws.bedrock"
 
 
 def test_a_record_without_timing_is_placed_now():

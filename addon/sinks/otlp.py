@@ -46,7 +46,6 @@ HOSTS = (
     ("openai.azure.com", "azure.ai.openai"),
     ("generativelanguage.googleapis.com", "gcp.gemini"),
     ("aiplatform.googleapis.com", "gcp.vertex_ai"),
-    ("amazonaws.com", "aws.bedrock"),
     ("api.groq.com", "groq"),
     ("api.deepseek.com", "deepseek"),
     ("api.mistral.ai", "mistral_ai"),
@@ -163,6 +162,8 @@ def times_of(timing: JSON) -> tuple[int, int]:
 
 def provider_name_of(record: Record) -> str:
     host = (urlsplit(str((record.request or {}).get("url") or "")).hostname or "").lower()
+    if "bedrock" in host and host.endswith(".amazonaws.com"):  # also its OpenAI-style API
+        return "aws.bedrock"
     for suffix, name in HOSTS:
         if host == suffix or host.endswith("." + suffix):
             return name
