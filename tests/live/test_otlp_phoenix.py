@@ -156,6 +156,8 @@ def crafted_capture(path: Path) -> None:
     for flow, more in turns.items():
         body = json.loads(flow.request.content or b"{}")
         body["messages"] += more
+        if flow is anthropic:
+            body["system"] = [{"type": "text", "text": "You are terse."}]
         flow.request.content = json.dumps(body).encode()
         flow.request.headers["X-Claude-Code-Session-Id"] = SESSION
         chosen.append(flow)
@@ -208,6 +210,15 @@ def test_the_agent_session_is_phoenixs_session_and_a_body_secret_stays_masked(
         assert span["attributes"]["session.id"] == SESSION
     text = json.dumps(spans)
     assert SECRET not in text and "[REDACTED]" in text
+    (claude,) = [
+        s["attributes"]
+        for s in spans
+        if s["attributes"]["llm_rebuild.provider"] == "anthropic-messages"
+    ]
+    # Phoenix put our system instructions first and the tool round trip after the user turn
+    assert claude["llm.input_messages.0.message.role"] == "system"
+    assert claude["llm.input_messages.0.message.content"] == "You are terse."
+    assert claude["llm.input_messages.2.message.tool_calls.0.tool_call.function.name"] == "login"
 
 
 def test_nothing_reaches_phoenix_while_the_endpoint_is_empty(phoenix: Phoenix, tmp_path: Path):
