@@ -19,11 +19,19 @@ except ImportError:  # a checkout used with another mitmdump: import from the re
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from addon.proxy.commands import LLMCommands
+from addon.proxy.har import LLMHar
 from addon.proxy.hooks import LLMRebuild
+from addon.proxy.otlp import LLMOtlp
 from addon.proxy.websocket import LLMWebSocket
 from addon.sinks.metadata import METADATA_KEY
 
 rebuilder = LLMRebuild()
-addons = [rebuilder, LLMCommands(rebuilder.resolver), LLMWebSocket(rebuilder)]
+addons = [
+    rebuilder,
+    LLMCommands(rebuilder.resolver),
+    LLMWebSocket(rebuilder),  # Responses over WebSocket: one record per response on a socket
+    LLMOtlp(rebuilder),  # one OpenTelemetry span per record, when llm_otlp_endpoint is set
+    LLMHar(rebuilder.resolver),  # llm.har: a HAR file with the records beside the bodies
+]
 
 __all__ = ["METADATA_KEY", "LLMRebuild", "addons", "rebuilder"]

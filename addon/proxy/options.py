@@ -52,11 +52,11 @@ def declare(loader: Any) -> None:
     loader.add_option("llm_summary", bool, True, "Log a one-line summary of every LLM flow.")
 
 
-def reject_bad_booleans() -> None:
+def reject_bad_booleans(names: Sequence[str] = BOOLEANS) -> None:
     """`--set llm_summary=maybe` would make mitmproxy drop the whole script without a word
     (the value is parsed while the script loads): say what is wrong instead, and drop it."""
     deferred = getattr(ctx.options, "deferred", {})
-    for name in BOOLEANS:
+    for name in names:
         value = deferred.get(name)
         texts = getattr(value, "val", None)
         if texts is None:
