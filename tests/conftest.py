@@ -27,6 +27,10 @@ CAPTURE = Path(__file__).resolve().parent.parent / "flows" / "llm.flow"
 """Every sample capture of `flows/make_flows.py` in one file."""
 
 
+LLM_FLOWS_IN_CAPTURE = sum(len(p.samples) for p in PROVIDERS.values()) + 2
+"""LLM calls in `CAPTURE`: one per provider sample, a plain JSON answer and an HTTP 429."""
+
+
 def read_flows(path: Path = CAPTURE) -> list[http.HTTPFlow]:
     """The flows of a capture file, as `mitmdump -r` loads them."""
     with path.open("rb") as file:

@@ -19,10 +19,10 @@ from addon.proxy.commands import LLMCommands
 from addon.proxy.har import HAR_FIELD, LLMHar
 from addon.record import Record
 from addon.record.redact import MASK
-from tests.conftest import FLOWS_KEYS, read_flows
+from tests.conftest import FLOWS_KEYS, LLM_FLOWS_IN_CAPTURE, read_flows
 
-LLM_FLOWS = 23
-HTTP_FLOWS = 24  # and one plain GET to example.com
+LLM_FLOWS = LLM_FLOWS_IN_CAPTURE
+HTTP_FLOWS = LLM_FLOWS + 1  # and one plain GET to example.com
 
 
 @pytest.fixture

@@ -40,6 +40,11 @@ PROVIDER_NAMES = {
     "openai-completions": "openai",
     "bedrock-invoke": "aws.bedrock",
     "bedrock-converse": "aws.bedrock",
+    "gemini": "gcp.gemini",
+    "gemini-code-assist": "gcp.gemini",
+    "gemini-interactions": "gcp.gemini",
+    "ollama-chat": "ollama",
+    "ollama-generate": "ollama",
 }
 """`gen_ai.provider.name` by API: the flavour of its telemetry, refined by host below."""
 HOSTS = (
@@ -164,6 +169,8 @@ def provider_name_of(record: Record) -> str:
     host = (urlsplit(str((record.request or {}).get("url") or "")).hostname or "").lower()
     if "bedrock" in host and host.endswith(".amazonaws.com"):  # also its OpenAI-style API
         return "aws.bedrock"
+    if host.endswith("aiplatform.googleapis.com"):  # `{region}-aiplatform…` too
+        return "gcp.vertex_ai"
     for suffix, name in HOSTS:
         if host == suffix or host.endswith("." + suffix):
             return name

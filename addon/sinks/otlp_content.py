@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from addon.providers import PROVIDERS
 from addon.providers.bedrock_invoke import shape_of
+from addon.sinks.otlp_google_ollama import gemini, ollama
 from addon.wire.jsonvalue import loads_exact
 
 JSON = dict[str, Any]
@@ -38,9 +40,36 @@ def content_of(provider: str, body: Any, response: Any) -> Content:
         out = _converse(body, response)
     elif provider == "bedrock-invoke":
         out = _invoke_text(body, response)
+    elif provider in ("gemini", "gemini-code-assist"):
+        out = gemini(body, response)
+    elif provider in ("ollama-chat", "ollama-generate"):
+        out = ollama(body, response)
     else:
-        out = {}
+        out = _from_summary(provider, body, response)
     return {name: value for name, value in out.items() if value}
+
+
+def _from_summary(provider: str, body: JSON, response: JSON) -> Content:
+    """Any other API: the request's `input` text and the answer's parts as its summary reads
+    them (Gemini Interactions, a provider added later)."""
+    found = PROVIDERS.get(provider)
+    if found is None or not response:
+        return {}
+    kinds = {"text": "text", "thinking": "reasoning"}
+    parts = [
+        {"type": kinds[p.kind], "content": p.text}
+        if p.kind in kinds
+        else {"type": "tool_call", "name": p.name or "", "arguments": _arguments(p.text)}
+        if p.kind == "tool_call"
+        else {"type": p.kind, "content": p.text}
+        for p in found.accumulator.summarize(response).parts
+    ]
+    given = body.get("input")
+    messages = [{"role": "user", "parts": [_text(given)]}] if isinstance(given, str) else []
+    return {
+        "gen_ai.input.messages": messages,
+        "gen_ai.output.messages": [{"role": "assistant", "parts": parts, "finish_reason": "stop"}],
+    }
 
 
 def _list(value: Any) -> list[Any]:

@@ -11,7 +11,7 @@ from mitmproxy.test import taddons
 
 from addon.llm_rebuild import LLMRebuild
 from addon.proxy.har import HAR_FIELD, LLMHar
-from tests.conftest import CAPTURE, read_flows
+from tests.conftest import CAPTURE, LLM_FLOWS_IN_CAPTURE, read_flows
 from tests.live.proxy import ADDON, read_records, run_mitmdump
 
 SAME = ("provider", "complete", "response", "errors", "status_code", "streamed", "events")
@@ -36,7 +36,7 @@ def test_mitmdump_reads_the_har_back_into_the_same_records(tmp_path: Path):
 
     original = records_of(CAPTURE, tmp_path / "from-flow")
     from_har = records_of(tmp_path / "out.har", tmp_path / "from-har")
-    assert len(from_har) == len(original) == len(carried) == 23
+    assert len(from_har) == len(original) == len(carried) == LLM_FLOWS_IN_CAPTURE
     for ours, theirs, record in zip(from_har, original, carried, strict=True):
         for key in (*SAME, *SAME_TOO):
             assert ours.get(key) == theirs.get(key), (theirs["flow_id"], key)

@@ -19,13 +19,13 @@ import httpx2
 import pytest
 from mitmproxy import http, io
 
-from tests.conftest import CAPTURE, FLOWS_KEYS, read_flows
+from tests.conftest import CAPTURE, FLOWS_KEYS, LLM_FLOWS_IN_CAPTURE, read_flows
 from tests.live.apps import APIS, answer
 from tests.live.phoenix import Phoenix, free_port
 from tests.live.proxy import ADDON, MITMDUMP, ROOT, Mitmdump, mitmdump_env, read_records
 from tests.live.upstream import Upstream
 
-LLM_FLOWS = 23
+LLM_FLOWS = LLM_FLOWS_IN_CAPTURE
 SECRET = "sk-body-SECRET-never-in-a-span"
 SESSION = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
 
