@@ -7,7 +7,8 @@ came from, `agent` names a sub-agent or thread within the session (None for the 
 
 Where the id comes from, first match wins (header names are matched case-insensitively):
 
-1. Claude Code. Current versions (checked: 2.1.332, the native binary) send the header
+1. Claude Code. Current versions (checked: 2.1.332 and 2.1.197, the native binary; the
+   latter in `flows/claude-code.flow`) send the header
    `X-Claude-Code-Session-Id: <uuid>` on every Messages request, with
    `x-claude-code-agent-id` / `x-claude-code-parent-agent-id` on sub-agent calls, and put the
    same id in the body: `metadata.user_id` is a JSON string
@@ -19,8 +20,10 @@ Where the id comes from, first match wins (header names are matched case-insensi
    `thread-id` headers (and `x-client-request-id` = the thread, `x-codex-window-id` =
    `<thread>:<n>`, `x-codex-turn-metadata`, `x-codex-parent-thread-id` and
    `x-openai-subagent` for spawned threads), and `prompt_cache_key` = the thread id in the
-   body. Earlier releases sent `session_id` (and before that also `conversation_id`), both
-   the conversation's UUID. Source: the header's name; `agent` is the thread when it differs
+   body; over a WebSocket (`flows/codex.flow`) the headers are the upgrade's and each
+   `response.create` also carries `client_metadata.session_id` / `thread_id`, the same id.
+   Earlier releases sent `session_id` (and before that also `conversation_id`), both the
+   conversation's UUID. Source: the header's name; `agent` is the thread when it differs
    from the session.
 3. Responses `conversation` (the Conversations API object or id). Source: `conversation`.
 4. A chain: a Responses `previous_response_id`, or an Anthropic
