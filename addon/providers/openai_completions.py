@@ -24,7 +24,6 @@ import orjson
 
 from addon.providers.base import (
     JSON,
-    Accumulator,
     Part,
     Provider,
     Route,
@@ -33,7 +32,8 @@ from addon.providers.base import (
     Usage,
     count,
 )
-from addon.providers.openai_chat.merge import _copy, missing_done
+from addon.providers.openai_chat.chunks import ChunkStream
+from addon.providers.openai_chat.merge import _copy
 from addon.providers.openai_chat.summary import describe_error
 from addon.wire import Event
 
@@ -44,7 +44,7 @@ _LOGPROB_LISTS = frozenset(("tokens", "token_logprobs", "top_logprobs", "text_of
 _STREAMED_CHOICE_KEYS = frozenset(("index", "text", "logprobs", "finish_reason", "token_ids"))
 
 
-class OpenAICompletions(Accumulator):
+class OpenAICompletions(ChunkStream):
     provider = "openai-completions"
 
     def __init__(self) -> None:
@@ -89,17 +89,6 @@ class OpenAICompletions(Accumulator):
                 self._merge_choice(choice)
             else:
                 self.errors.append(f"chunk #{self._chunks}: a choice is not an object; ignored")
-
-    def _not_json(self, event: Event, exc: orjson.JSONDecodeError) -> None:
-        data = event.data
-        if data.startswith("[DONE]"):
-            if self.done:
-                self.errors.append("a second [DONE] arrived")
-            self.done = True
-        elif data.strip():  # an empty keep-alive event carries nothing
-            self._chunks += 1
-            self.errors.append(f"chunk #{self._chunks}: not JSON ({exc}); skipped")
-            self.unknown.append({"event": event.event, "data": data})
 
     def _merge_unusual_chunk(self, event: Event, chunk: JSON) -> bool:
         """An error, a foreign object, or a chunk after [DONE]: True if it is still merged."""
@@ -204,10 +193,6 @@ class OpenAICompletions(Accumulator):
         state = _copy(self._choices[index])
         state["text"] = "".join(state["text"])
         return state
-
-    def finish(self) -> None:
-        if not self.done:
-            self.errors.append(missing_done(self._choices))
 
     @staticmethod
     def summarize(response: JSON) -> Summary:

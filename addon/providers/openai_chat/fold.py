@@ -41,8 +41,9 @@ from typing import Any
 
 import orjson
 
-from addon.providers.base import JSON, Accumulator, Summary, Usage, count
+from addon.providers.base import JSON, Summary, Usage, count
 from addon.providers.openai_chat import summary
+from addon.providers.openai_chat.chunks import ChunkStream
 from addon.providers.openai_chat.merge import (
     _CHUNK,
     _NOT_COPIED_KEYS,
@@ -51,12 +52,11 @@ from addon.providers.openai_chat.merge import (
     _copy,
     _export,
     _merge_delta,
-    missing_done,
 )
 from addon.wire.sse import ServerSentEvent
 
 
-class OpenAIChat(Accumulator):
+class OpenAIChat(ChunkStream):
     provider = "openai-chat"
 
     def __init__(self) -> None:
@@ -133,17 +133,6 @@ class OpenAIChat(Accumulator):
                         or (type(value) is dict and not value)
                     ):
                         state[key] = value
-
-    def _not_json(self, event: ServerSentEvent, exc: orjson.JSONDecodeError) -> None:
-        data = event.data
-        if data.startswith("[DONE]"):
-            if self.done:
-                self.errors.append("a second [DONE] arrived")
-            self.done = True
-        elif data.strip():  # an empty keep-alive event carries nothing
-            self._chunks += 1
-            self.errors.append(f"chunk #{self._chunks}: not JSON ({exc}); skipped")
-            self.unknown.append({"event": event.event, "data": data})
 
     def _merge_unusual_chunk(self, event: ServerSentEvent, chunk: JSON) -> bool:
         """An error, a foreign object, or a chunk after [DONE]: True if it is still merged.
@@ -277,10 +266,6 @@ class OpenAIChat(Accumulator):
                     call["type"] = "function"
         fields = _copy({k: v for k, v in state.items() if k != "message"})
         return {"index": index, "message": message, **fields}
-
-    def finish(self) -> None:
-        if not self.done:
-            self.errors.append(missing_done(self._choices))
 
     @staticmethod
     def summarize(response: JSON) -> Summary:
