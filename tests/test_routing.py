@@ -113,3 +113,63 @@ def test_user_route_host_glob():
 def test_bad_route_is_refused_with_a_clear_message(spec, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         parse_route(spec)
+
+
+@pytest.mark.parametrize(
+    ("host", "path", "provider"),
+    [
+        # Azure AI Foundry: Claude under /anthropic, OpenAI models under /openai/v1 and /models
+        ("my-res.services.ai.azure.com", "/anthropic/v1/messages", "anthropic-messages"),
+        ("my-res.services.ai.azure.com", "/openai/v1/chat/completions", "openai-chat"),
+        ("my-res.services.ai.azure.com", "/openai/v1/responses", "openai-responses"),
+        (
+            "my-res.services.ai.azure.com",
+            "/models/chat/completions?api-version=2024-05-01-preview",
+            "openai-chat",
+        ),
+        # Bedrock's Anthropic- and OpenAI-compatible endpoints
+        ("bedrock-mantle.us-east-1.api.aws", "/anthropic/v1/messages", "anthropic-messages"),
+        ("bedrock-runtime.us-east-1.amazonaws.com", "/openai/v1/chat/completions", "openai-chat"),
+        ("bedrock-mantle.us-east-1.api.aws", "/v1/chat/completions", "openai-chat"),
+        ("bedrock-mantle.us-east-1.api.aws", "/v1/responses", "openai-responses"),
+        # Bedrock and Vertex themselves
+        (
+            "bedrock-runtime.eu-west-1.amazonaws.com",
+            "/model/anthropic.claude-v2/invoke",
+            "bedrock-invoke",
+        ),
+        (
+            "bedrock-runtime-fips.us-east-1.amazonaws.com",
+            "/model/x/converse-stream",
+            "bedrock-converse",
+        ),
+        (
+            "vpce-1.bedrock-runtime.us-east-1.vpce.amazonaws.com",
+            "/model/x/converse",
+            "bedrock-converse",
+        ),
+        (
+            "aiplatform.googleapis.com",
+            "/v1/projects/p/locations/global/publishers/anthropic/models/claude:streamRawPredict",
+            "anthropic-vertex",
+        ),
+        (
+            "us-east5-aiplatform.googleapis.com",
+            "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude:rawPredict",
+            "anthropic-vertex",
+        ),
+        (
+            "us-central1-aiplatform.googleapis.com",
+            "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent",
+            "gemini",
+        ),
+    ],
+)
+def test_cloud_and_compatible_endpoints_route_to_their_api(host, path, provider):
+    routed = Router().provider_for(host, 443, path, "POST")
+    assert routed is not None and routed.id == provider
+
+
+def test_vertex_token_counting_is_not_a_call():
+    path = "/v1/projects/p/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict"
+    assert Router().provider_for("us-east5-aiplatform.googleapis.com", 443, path, "POST") is None
