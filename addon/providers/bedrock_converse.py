@@ -41,6 +41,7 @@ import pydantic_core
 
 from addon.providers.base import JSON, Accumulator, Part, Provider, Route, Sample, Summary, Usage
 from addon.providers.base import count as _count
+from addon.providers.bedrock_request import read_converse
 from addon.wire import Event
 from addon.wire.eventstream import EventStreamDecoder
 
@@ -338,6 +339,8 @@ class BedrockConverse(Accumulator):
     def usage(response: JSON) -> Usage:
         usage = response.get("usage") if isinstance(response, dict) else None
         return converse_usage(usage)
+
+    read_request = staticmethod(read_converse)
 
 
 # Delta kinds ----------------------------------------------------------------------------------

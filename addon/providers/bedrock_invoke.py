@@ -48,6 +48,7 @@ from addon.providers.anthropic_messages import AnthropicMessages
 from addon.providers.base import JSON, Accumulator, Part, Provider, Route, Sample, Summary, Usage
 from addon.providers.base import count as _count
 from addon.providers.bedrock_converse import BedrockConverse, converse_usage
+from addon.providers.bedrock_request import read_invoke
 from addon.wire import Event
 from addon.wire.bedrock_chunks import (
     _BEDROCK_PREFIX,
@@ -371,6 +372,8 @@ class BedrockInvoke(Accumulator):
         if shape_of(response) == "anthropic":
             return AnthropicMessages.response_complete(response)
         return []
+
+    read_request = staticmethod(read_invoke)
 
 
 def _family_of(data: JSON) -> str:

@@ -24,6 +24,8 @@ import orjson
 
 from addon.providers.base import (
     JSON,
+    Conversation,
+    Message,
     Part,
     Provider,
     Route,
@@ -31,6 +33,9 @@ from addon.providers.base import (
     Summary,
     Usage,
     count,
+    json_text,
+    read_generic,
+    settings_of,
 )
 from addon.providers.openai_chat.chunks import ChunkStream
 from addon.providers.openai_chat.merge import _copy
@@ -220,6 +225,22 @@ class OpenAICompletions(ChunkStream):
         return [f"error in body: {describe_error(error)}"] if error else []
 
     @staticmethod
+    def read_request(body: Any) -> Conversation:
+        """The prompt (one, a batch of them, or token ids) and the `suffix` to fill in before."""
+        if not isinstance(body, dict):
+            return read_generic(body)
+        prompt = body.get("prompt")
+        prompts = prompt if isinstance(prompt, list) and not _tokens(prompt) else [prompt]
+        conversation = Conversation(settings=settings_of(body, ("prompt", "suffix")))
+        for one in prompts:
+            if one is not None:
+                text = one if isinstance(one, str) else "token ids: " + json_text(one)
+                conversation.messages.append(Message("prompt", [Part("text", text)]))
+        if isinstance(body.get("suffix"), str):
+            conversation.messages.append(Message("suffix", [Part("text", body["suffix"])]))
+        return conversation
+
+    @staticmethod
     def usage(response: JSON) -> Usage:
         """`prompt_tokens` count the cached ones (vLLM reports them as OpenAI does)."""
         usage = response.get("usage")
@@ -235,6 +256,11 @@ class OpenAICompletions(ChunkStream):
             cache_read_tokens=count(prompt.get("cached_tokens")),
             reasoning_tokens=count(completion.get("reasoning_tokens")),
         )
+
+
+def _tokens(prompt: list[Any]) -> bool:
+    """A prompt given as token ids (`[1, 2, 3]`), not a batch of prompts."""
+    return bool(prompt) and all(type(t) is int for t in prompt)
 
 
 PROVIDER = Provider(

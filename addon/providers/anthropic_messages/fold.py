@@ -29,7 +29,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from addon.providers.anthropic_messages import summary
+from addon.providers.anthropic_messages import request, summary
 from addon.providers.anthropic_messages.block import (
     _EVENT_LEVEL_FIELDS,
     _STOP_FIELDS,
@@ -363,6 +363,8 @@ class AnthropicMessages(Accumulator):
     @staticmethod
     def summarize(response: JSON) -> Summary:
         return summary.summarize(response)
+
+    read_request = staticmethod(request.read_request)
 
     @staticmethod
     def usage(response: JSON) -> Usage:

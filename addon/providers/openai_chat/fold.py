@@ -42,7 +42,7 @@ from typing import Any
 import orjson
 
 from addon.providers.base import JSON, Summary, Usage, count
-from addon.providers.openai_chat import summary
+from addon.providers.openai_chat import request, summary
 from addon.providers.openai_chat.chunks import ChunkStream
 from addon.providers.openai_chat.merge import (
     _CHUNK,
@@ -270,6 +270,8 @@ class OpenAIChat(ChunkStream):
     @staticmethod
     def summarize(response: JSON) -> Summary:
         return summary.summarize(response)
+
+    read_request = staticmethod(request.read_request)
 
     @staticmethod
     def usage(response: JSON) -> Usage:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from addon.providers.base import JSON, Summary, Usage, count
-from addon.providers.openai_responses import summary
+from addon.providers.openai_responses import request, summary
 from addon.providers.openai_responses.addressing import Addressing
 from addon.providers.openai_responses.state import (
     _AUDIO_EVENTS,
@@ -426,6 +426,8 @@ class OpenAIResponses(Addressing):
     @staticmethod
     def summarize(response: JSON) -> Summary:
         return summary.summarize(response)
+
+    read_request = staticmethod(request.read_request)
 
     @staticmethod
     def usage(response: JSON) -> Usage:
