@@ -1,0 +1,53 @@
+"""The page: the HTML template with its CSS and scripts inlined and the data as JSON blocks.
+
+One file, nothing fetched: the Content-Security-Policy allows no network at all, so the page
+opens from disk, can be mailed, and cannot leak what it shows. The data sits in
+`<script type="application/json">` blocks, which the browser does not run and the page parses
+only when it needs them; every `<` in them is written `\\u003c`, so no text from the traffic can
+end a block or start a tag.
+"""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+
+from addon.sinks.report.data import ReportBuilder
+from addon.wire.jsonvalue import dumps
+
+SCRIPTS = ("util.js", "json.js", "charts.js", "overview.js", "detail.js", "main.js")
+"""In the order they are inlined: each may use what the ones before it define."""
+
+
+def asset(name: str) -> str:
+    return (resources.files("addon.sinks.report") / "assets" / name).read_text("utf-8")
+
+
+def _inline(text: str, closing: str) -> str:
+    if closing in text.lower():
+        raise ValueError(f"an asset contains {closing!r}, which would end its element early")
+    return text
+
+
+def _block(element_id: str, data: bytes) -> bytes:
+    return (
+        f'<script type="application/json" id="{element_id}">'.encode()
+        + data.replace(b"<", b"\\u003c")
+        + b"</script>\n"
+    )
+
+
+def render(builder: ReportBuilder, generated: str, version: str = "") -> bytes:
+    """The whole page as bytes (UTF-8)."""
+    chunks = list(builder.blobs.chunks())
+    index = builder.index(generated, version)
+    index["chunks"] = [start for start, _ in chunks]
+    script = "\n".join(_inline(asset(f"js/{name}"), "</script") for name in SCRIPTS)
+    head, _, tail = asset("report.html").partition("<!--DATA-->")
+    head = head.replace("{{title}}", html.escape(builder.title))
+    head = head.replace("/*CSS*/", _inline(asset("report.css"), "</style"))
+    tail = tail.replace("/*JS*/", "(() => {\n'use strict';\n" + script + "\n})();")
+    parts = [head.encode(), _block("index", dumps(index))]
+    parts.extend(_block(f"b{number}", data) for number, (_, data) in enumerate(chunks))
+    parts.append(tail.encode())
+    return b"".join(parts)
