@@ -23,6 +23,7 @@ from addon.proxy.har import LLMHar
 from addon.proxy.hooks import LLMRebuild
 from addon.proxy.otlp import LLMOtlp
 from addon.proxy.websocket import LLMWebSocket
+from addon.report.command import LLMReport
 from addon.sinks.metadata import METADATA_KEY
 
 rebuilder = LLMRebuild()
@@ -32,6 +33,7 @@ addons = [
     LLMWebSocket(rebuilder),  # Responses over WebSocket: one record per response on a socket
     LLMOtlp(rebuilder),  # one OpenTelemetry span per record, when llm_otlp_endpoint is set
     LLMHar(rebuilder.resolver),  # llm.har: a HAR file with the records beside the bodies
+    LLMReport(rebuilder.resolver),  # llm.report: one self-contained HTML page of the calls
 ]
 
 __all__ = ["METADATA_KEY", "LLMRebuild", "addons", "rebuilder"]

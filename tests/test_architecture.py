@@ -20,7 +20,7 @@ from addon.providers import PROVIDERS
 from tests.conftest import dumps_in, llm_flow
 
 ADDON = Path(__file__).resolve().parent.parent / "addon"
-STAGES = ("wire", "providers", "record", "insights", "sinks", "proxy")
+STAGES = ("wire", "providers", "record", "insights", "sinks", "proxy", "report")
 """In pipeline order; `addon/llm_rebuild.py` (the entry point) may import any of them."""
 CORE = {"wire", "providers", "record", "insights", "sinks"}
 
