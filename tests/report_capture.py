@@ -263,7 +263,10 @@ def claude_code_session() -> list[http.HTTPFlow]:
                 },
                 {
                     "type": "text",
-                    "text": "Found it: `parse_date` keeps only the first 10 characters, so dates with a time zone lose it. The zebra-quartz-17 fixture loads fine.",
+                    "text": (
+                        "Found it: `parse_date` keeps only the first 10 characters, so dates "
+                        "with a time zone lose it. The zebra-quartz-17 fixture loads fine."
+                    ),
                 },
             ]
         answer = _anthropic_answer(turn, blocks, usage, cut=turn == CUT_TURN)

@@ -101,19 +101,38 @@ def test_chat_requests_read_leading_system_messages_as_the_system_prompt():
         "messages": [
             {"role": "system", "content": "Be brief."},
             {"role": "developer", "content": [{"type": "text", "text": "No emoji."}]},
-            {"role": "user", "content": [
-                {"type": "text", "text": "What is in this picture?"},
-                {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + "A" * 800}},
-            ]},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "zoom", "arguments": '{"x":1}'}},
-            ]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this picture?"},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": "data:image/jpeg;base64," + "A" * 800},
+                    },
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "zoom", "arguments": '{"x":1}'},
+                    },
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "zoomed"},
             {"role": "assistant", "content": "A cat.", "refusal": None},
         ],
-        "tools": [{"type": "function", "function": {"name": "zoom", "description": "Zoom in", "parameters": {}}}],
+        "tools": [
+            {
+                "type": "function",
+                "function": {"name": "zoom", "description": "Zoom in", "parameters": {}},
+            }
+        ],
         "functions": [{"name": "legacy", "parameters": {}}],
-    }  # fmt: skip
+    }
     conversation = read("openai-chat", body)
     assert [p.text for p in conversation.system] == ["Be brief.", "No emoji."]
     assert [t.name for t in conversation.tools] == ["zoom", "legacy"]
@@ -180,16 +199,47 @@ def test_completions_requests_read_prompts_batches_token_ids_and_suffix():
 CONVERSE = {
     "system": [{"text": "You are an expert."}, {"cachePoint": {"type": "default"}}],
     "messages": [
-        {"role": "user", "content": [{"text": "Sum 1..10"}, {"image": {"format": "png", "source": {"bytes": "A" * 400}}}]},
-        {"role": "assistant", "content": [
-            {"reasoningContent": {"reasoningText": {"text": "Gauss.", "signature": "x"}}},
-            {"toolUse": {"toolUseId": "t1", "name": "calc", "input": {"expr": "sum(1..10)"}}},
-        ]},
-        {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"json": {"v": 55}}], "status": "error"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"text": "Sum 1..10"},
+                {"image": {"format": "png", "source": {"bytes": "A" * 400}}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"reasoningContent": {"reasoningText": {"text": "Gauss.", "signature": "x"}}},
+                {"toolUse": {"toolUseId": "t1", "name": "calc", "input": {"expr": "sum(1..10)"}}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {
+                    "toolResult": {
+                        "toolUseId": "t1",
+                        "content": [{"json": {"v": 55}}],
+                        "status": "error",
+                    }
+                }
+            ],
+        },
     ],
-    "toolConfig": {"tools": [{"toolSpec": {"name": "calc", "description": "Math", "inputSchema": {"json": {"type": "object"}}}}, {"cachePoint": {"type": "default"}}]},
+    "toolConfig": {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": "calc",
+                    "description": "Math",
+                    "inputSchema": {"json": {"type": "object"}},
+                }
+            },
+            {"cachePoint": {"type": "default"}},
+        ]
+    },
     "inferenceConfig": {"maxTokens": 100},
-}  # fmt: skip
+}
 
 
 def test_converse_requests_read_blocks_by_their_key_and_leave_cache_points_out():
@@ -230,20 +280,32 @@ def test_invoke_requests_read_by_the_model_familys_shape():
 GEMINI = {
     "systemInstruction": {"parts": [{"text": "You describe images."}], "role": "user"},
     "contents": [
-        {"role": "user", "parts": [
-            {"text": "Describe this."},
-            {"fileData": {"fileUri": "https://example.com/cat.jpg", "mimeType": "image/jpeg"}},
-            {"inlineData": {"mimeType": "audio/wav", "data": "A" * 1000}},
-        ]},
-        {"role": "model", "parts": [
-            {"text": "Let me think.", "thought": True},
-            {"functionCall": {"name": "zoom", "args": {"x": 2}}},
-        ]},
-        {"role": "user", "parts": [{"functionResponse": {"name": "zoom", "response": {"ok": True}}}]},
+        {
+            "role": "user",
+            "parts": [
+                {"text": "Describe this."},
+                {"fileData": {"fileUri": "https://example.com/cat.jpg", "mimeType": "image/jpeg"}},
+                {"inlineData": {"mimeType": "audio/wav", "data": "A" * 1000}},
+            ],
+        },
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Let me think.", "thought": True},
+                {"functionCall": {"name": "zoom", "args": {"x": 2}}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "zoom", "response": {"ok": True}}}],
+        },
     ],
-    "tools": [{"functionDeclarations": [{"name": "zoom", "description": "Zoom", "parameters": {}}]}, {"googleSearch": {}}],
+    "tools": [
+        {"functionDeclarations": [{"name": "zoom", "description": "Zoom", "parameters": {}}]},
+        {"googleSearch": {}},
+    ],
     "generationConfig": {"temperature": 0.2},
-}  # fmt: skip
+}
 
 
 def test_the_generic_reading_reads_gemini_contents_parts_and_tools():
@@ -271,13 +333,18 @@ def test_the_generic_reading_reads_ollama_chat_and_generate_bodies():
         "messages": [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "What is this?", "images": ["A" * 3000]},
-            {"role": "assistant", "content": "", "thinking": "Hmm.", "tool_calls": [
-                {"function": {"name": "look", "arguments": {"at": "image"}}},
-            ]},
+            {
+                "role": "assistant",
+                "content": "",
+                "thinking": "Hmm.",
+                "tool_calls": [
+                    {"function": {"name": "look", "arguments": {"at": "image"}}},
+                ],
+            },
             {"role": "tool", "content": "a cat", "tool_name": "look"},
         ],
         "options": {"temperature": 0},
-    }  # fmt: skip
+    }
     assert shown(read_generic(chat)) == [
         ("system", [("text", None, "Be brief.")]),
         ("user", [("text", None, "What is this?"), ("image", None, "2.2 kB")]),
