@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress(enabled=False if args.quiet else None)
     try:
         records = read_capture(capture, Resolver(settings), progress.update)
-        builder = build_report(records, output, args.title or capture.name, str(capture))
+        builder = build_report(records, output, args.title or capture.name, capture.name)
     except CaptureError as exc:
         progress.done()
         print(f"error: {exc}", file=sys.stderr)

@@ -250,7 +250,7 @@ function metricsView(c, d) {
       { class: 'card' },
       h('h4', { text: 'Timing' }),
       kv([
-        ['started', fmt.date(t.started)],
+        ['started', fmt.clock(t.started)],
         ['headers', fmt.seconds(t.time_to_headers)],
         ['first byte', fmt.seconds(t.time_to_first_byte)],
         ['first token', fmt.seconds(t.time_to_first_token)],

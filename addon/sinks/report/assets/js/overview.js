@@ -89,7 +89,8 @@ function answerLower(call, detail) {
   return text;
 }
 
-// Which calls' prompts or answers hold the text: each distinct message is looked at once.
+// Which calls' answers, or prompts where the text is new, hold it: a context re-sent every
+// turn would otherwise make each later turn match. Each distinct message is looked at once.
 function searchCalls(query) {
   loadAll();
   const seen = new Map();
@@ -104,10 +105,12 @@ function searchCalls(query) {
   const hits = new Set();
   for (const call of CALLS) {
     const d = detailOf(call);
+    const diff = d.diff && !d.diff.fresh ? d.diff : null;
+    const fresh = diff ? d.messages.slice(diff.same) : d.messages;
     if (
       answerLower(call, d).includes(query) ||
-      (d.system != null && hit(d.system)) ||
-      d.messages.some(hit)
+      (d.system != null && (!diff || diff.system) && hit(d.system)) ||
+      fresh.some(hit)
     ) {
       hits.add(call.i);
     }
