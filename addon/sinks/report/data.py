@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from addon.providers import PROVIDERS
-from addon.providers.base import Conversation, Part, read_generic
+from addon.providers.base import Conversation, Part, Summary, read_generic
 from addon.record import Record
 from addon.record.summary import request_model, summary_of
 from addon.wire.jsonvalue import dumps
@@ -50,7 +50,9 @@ class Blobs:
         found = self._ids.get(key)
         if found is None:
             found = self._ids[key] = len(self.items)
-            self.items.append(serialized)
+            # orjson's bytes keep the whole buffer they were written in (32 kB and up, whatever
+            # their length): a copy of exactly their length is what is kept.
+            self.items.append(memoryview(serialized).tobytes())
         return found
 
     def value(self, value: Any) -> int:
@@ -110,6 +112,74 @@ def _zero_totals() -> JSON:
     """A session's totals: counts, token sums, cost, busy time (sum of durations), span."""
     totals: JSON = dict.fromkeys(_COUNTED, 0) | {name: 0 for _, name in _SUMMED}
     return totals | {"cost": 0.0, "start": None, "end": None}
+
+
+@dataclass(slots=True)
+class _Context:
+    """A call's request as blob numbers: what its diff compares and its detail refers to."""
+
+    messages: list[int]
+    system: int | None
+    tools: dict[str, int]
+    settings: list[list[str]]
+    note: str | None
+
+
+def _summary(record: Record) -> tuple[Summary | None, str | None]:
+    """The provider's reading of the answer (none for an HTTP error), or why it failed."""
+    ok_status = record.status_code is None or record.status_code < 400
+    if not isinstance(record.response, dict) or not ok_status:
+        return None, None
+    try:
+        return summary_of(record), None
+    except Exception as exc:
+        return None, f"answer not readable: {exc!r}"
+
+
+def _row(
+    record: Record,
+    summary: Summary | None,
+    context: _Context,
+    diff: JSON | None,
+    notes: list[str],
+) -> JSON:
+    """A call in the index: what the overview, the charts, the list and the filters need."""
+    usage = record.usage or {}
+    timing = record.timing
+    cache = record.cache if isinstance(record.cache, dict) else {}
+    explanation = cache.get("explanation")
+    explanation = explanation if isinstance(explanation, str) else None
+    cost = record.cost if isinstance(record.cost, dict) else {}
+    called = summary.tool_calls if summary is not None else []
+    texts = [p.text for p in summary.parts if p.kind == "text"] if summary is not None else []
+    preview = texts[0] if texts else ("→ " + ", ".join(called) if called else None)
+    if preview is None and record.errors:
+        preview = record.errors[0]
+    messages = len(context.messages)
+    return {
+        "t": _number(timing.get("started")),
+        "ttft": _number(timing.get("time_to_first_token")),
+        "d": _number(timing.get("duration")),
+        "p": record.provider,
+        "m": (summary.model if summary is not None else None) or request_model(record),
+        "stop": summary.stop_reason if summary is not None else None,
+        "code": record.status_code,
+        "ok": record.complete,
+        "in": _number(usage.get("input_tokens")),
+        "out": _number(usage.get("output_tokens")),
+        "cr": _number(usage.get("cache_read_tokens")),
+        "cw": _number(usage.get("cache_write_tokens")),
+        "rs": _number(usage.get("reasoning_tokens")),
+        "cost": _number(cost.get("total")),
+        "miss": explanation is not None and explanation.startswith("cache miss"),
+        "cache": explanation,
+        "err": len(record.errors),
+        "warn": len(record.warnings) + len(notes),
+        "tc": called,
+        "nm": messages,
+        "new": diff["new"] + diff["changed"] if diff and not diff["fresh"] else messages,
+        "pv": " ".join(str(preview or "").split())[:PREVIEW],
+    }
 
 
 def _part(part: Part) -> list[Any]:
@@ -222,58 +292,64 @@ class ReportBuilder:
         number = len(self.calls)
         session_index, agent, turn = self._session(record)
         session = self.sessions[session_index]
-        conversation, reading_note = conversation_of(record)
-        messages = [
-            self.blobs.value([m.role, [_part(p) for p in m.parts]]) for m in conversation.messages
-        ]
-        system = (
-            self.blobs.value([_part(p) for p in conversation.system])
-            if conversation.system
-            else None
-        )
-        tools = {
-            t.name: self.blobs.value(
-                [t.name, t.kind, t.description, None if t.schema is None else _text(t.schema)]
-            )
-            for t in conversation.tools
-        }
+        context = self._context(record)
         thread_key = (session.key, agent)
-        diff = self._diff(self._threads.get(thread_key), messages, system, tools)
+        diff = self._diff(self._threads.get(thread_key), context)
         turn = turn or len(session.calls) + 1
-        self._threads[thread_key] = _Thread(number, turn, messages, system, tools)
+        self._threads[thread_key] = _Thread(
+            number, turn, context.messages, context.system, context.tools
+        )
+        summary, summary_note = _summary(record)
+        notes = [n for n in (context.note, summary_note) if n]
+        detail = self._detail(record, context, summary, diff, notes)
+        row = _row(record, summary, context, diff, notes)
+        row.update(i=number, s=session_index, turn=turn, agent=agent, det=self.blobs.value(detail))
+        self.calls.append(row)
+        session.calls.append(number)
+        self._count(session.totals, row)
+        self.providers.add(record.provider)
+        if row["m"]:
+            self.models.add(row["m"])
+        self.tools.update(row["tc"])
 
-        summary = None
-        summary_note = None
-        ok_status = record.status_code is None or record.status_code < 400
-        if isinstance(record.response, dict) and ok_status:
-            try:
-                summary = summary_of(record)
-            except Exception as exc:
-                summary_note = f"answer not readable: {exc!r}"
-        answer = [_part(p) for p in summary.parts] if summary is not None else []
+    def _context(self, record: Record) -> _Context:
+        """The request as people read it, each message, the system prompt and each tool a blob."""
+        conversation, note = conversation_of(record)
+        blob = self.blobs.value
+        return _Context(
+            messages=[blob([m.role, [_part(p) for p in m.parts]]) for m in conversation.messages],
+            system=blob([_part(p) for p in conversation.system]) if conversation.system else None,
+            tools={
+                t.name: blob(
+                    [t.name, t.kind, t.description, None if t.schema is None else _text(t.schema)]
+                )
+                for t in conversation.tools
+            },
+            settings=[[k, _text(v)] for k, v in conversation.settings.items()],
+            note=note,
+        )
+
+    def _detail(
+        self,
+        record: Record,
+        context: _Context,
+        summary: Summary | None,
+        diff: JSON | None,
+        notes: list[str],
+    ) -> JSON:
+        """What the page shows of a call when it is opened (one blob, parsed then)."""
+        request = record.request or {}
         citations: list[list[Any]] = []
         citations_of(record.response, citations)
-        model = (summary.model if summary is not None else None) or request_model(record)
-        usage = record.usage or {}
-        timing = record.timing if isinstance(record.timing, dict) else {}
-        cache = record.cache if isinstance(record.cache, dict) else {}
-        explanation = cache.get("explanation")
-        miss = isinstance(explanation, str) and explanation.startswith("cache miss")
-        cost = record.cost if isinstance(record.cost, dict) else None
-        called = summary.tool_calls if summary is not None else []
-        request = record.request or {}
-        notes = [n for n in (reading_note, summary_note) if n]
-
-        detail: JSON = {
-            "messages": messages,
-            "system": system,
-            "tools": list(tools.values()),
-            "settings": [[k, _text(v)] for k, v in conversation.settings.items()],
-            "answer": answer,
+        response = record.response
+        return {
+            "messages": context.messages,
+            "system": context.system,
+            "tools": list(context.tools.values()),
+            "settings": context.settings,
+            "answer": [_part(p) for p in summary.parts] if summary is not None else [],
             "citations": citations,
-            "response": None
-            if record.response is None
-            else self.blobs.text(_text(record.response)),
+            "response": None if response is None else self.blobs.text(_text(response)),
             "request": request_pieces(request.get("body"), self.blobs),
             "method": request.get("method"),
             "url": request.get("url"),
@@ -282,10 +358,10 @@ class ReportBuilder:
             "errors": record.errors,
             "warnings": record.warnings + notes,
             "usage": record.usage,
-            "cost": cost,
+            "cost": record.cost,
             "cost_reason": record.cost_reason,
             "cache": record.cache,
-            "timing": timing,
+            "timing": record.timing,
             "session": record.session,
             "streamed": record.streamed,
             "events": record.events,
@@ -293,49 +369,6 @@ class ReportBuilder:
             "extras": _text(record.extras) if record.extras else None,
             "diff": diff,
         }
-        preview = (
-            next((p.text for p in summary.parts if p.kind == "text"), None) if summary else None
-        )
-        if preview is None and called:
-            preview = "→ " + ", ".join(called)
-        if preview is None and record.errors:
-            preview = record.errors[0]
-        row: JSON = {
-            "i": number,
-            "s": session_index,
-            "turn": turn,
-            "agent": agent,
-            "t": _number(timing.get("started")),
-            "ttft": _number(timing.get("time_to_first_token")),
-            "d": _number(timing.get("duration")),
-            "p": record.provider,
-            "m": model,
-            "stop": summary.stop_reason if summary is not None else None,
-            "code": record.status_code,
-            "ok": record.complete,
-            "in": _number(usage.get("input_tokens")),
-            "out": _number(usage.get("output_tokens")),
-            "cr": _number(usage.get("cache_read_tokens")),
-            "cw": _number(usage.get("cache_write_tokens")),
-            "rs": _number(usage.get("reasoning_tokens")),
-            "cost": _number(cost.get("total")) if cost else None,
-            "miss": miss,
-            "cache": explanation if isinstance(explanation, str) else None,
-            "err": len(record.errors),
-            "warn": len(record.warnings) + len(notes),
-            "tc": called,
-            "nm": len(messages),
-            "new": diff["new"] + diff["changed"] if diff and not diff["fresh"] else len(messages),
-            "pv": " ".join(str(preview or "").split())[:PREVIEW],
-            "det": self.blobs.value(detail),
-        }
-        self.calls.append(row)
-        session.calls.append(number)
-        self._count(session.totals, row)
-        self.providers.add(record.provider)
-        if model:
-            self.models.add(model)
-        self.tools.update(called)
 
     def _session(self, record: Record) -> tuple[int, str | None, int | None]:
         """The session a call belongs to (its `session.id`, else its client and host)."""
@@ -360,12 +393,11 @@ class ReportBuilder:
         )
 
     @staticmethod
-    def _diff(
-        previous: _Thread | None, messages: list[int], system: int | None, tools: dict[str, int]
-    ) -> JSON | None:
+    def _diff(previous: _Thread | None, context: _Context) -> JSON | None:
         """What changed in the context since the previous call of the same session and agent."""
         if previous is None:
             return None
+        messages, system, tools = context.messages, context.system, context.tools
         old = previous.messages
         same = 0
         for a, b in zip(old, messages, strict=False):

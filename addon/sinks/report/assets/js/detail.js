@@ -356,7 +356,7 @@ function renderDetail(i) {
   const s = SESSIONS[c.s];
   const q = state.q;
   state.selected = i;
-  renderRows(true);
+  markSelected();
   const [before, after] = neighbours(c);
   const nav = (target, label, title) =>
     h('button', { class: 'nav', type: 'button', text: label, title, disabled: target == null, onclick: () => openCall(target) });
@@ -416,5 +416,5 @@ function closeDetail() {
   $('#detail').hidden = true;
   document.body.classList.remove('with-detail');
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
-  renderRows(true);
+  markSelected();
 }

@@ -366,20 +366,40 @@ function rowOf(c, k) {
   );
 }
 
-let rendered = [-1, -1];
+// Rows stay in the DOM while they are in the window: a scroll builds only the rows it brings in.
+const rowsShown = new Map();
 
 function renderRows(force) {
   const box = $('#calls');
   const shown = state.shown;
-  box.style.height = shown.length * ROW + 'px';
+  if (force) {
+    rowsShown.clear();
+    box.replaceChildren();
+    box.style.height = shown.length * ROW + 'px';
+  }
   const top = box.getBoundingClientRect().top;
   const first = Math.max(0, Math.floor(-top / ROW) - 8);
-  const last = Math.min(shown.length, Math.ceil((window.innerHeight - top) / ROW) + 8);
-  if (!force && first === rendered[0] && last === rendered[1]) return;
-  rendered = [first, last];
-  const rows = [];
-  for (let k = first; k < last; k++) rows.push(rowOf(shown[k], k));
-  box.replaceChildren(...rows);
+  const below = Math.ceil((window.innerHeight - top) / ROW) + 8;
+  const last = Math.min(shown.length, Math.max(below, first + 40)); // the first rows, even below
+  for (const [k, row] of rowsShown) {
+    if (k < first || k >= last) {
+      row.remove();
+      rowsShown.delete(k);
+    }
+  }
+  const added = [];
+  for (let k = first; k < last; k++) {
+    if (!rowsShown.has(k)) {
+      const row = rowOf(shown[k], k);
+      rowsShown.set(k, row);
+      added.push(row);
+    }
+  }
+  if (added.length) box.append(...added);
+}
+
+function markSelected() {
+  for (const row of rowsShown.values()) row.classList.toggle('selected', +row.dataset.call === state.selected);
 }
 
 function renderCallsHead() {

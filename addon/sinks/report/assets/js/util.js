@@ -38,9 +38,14 @@ function svg(tag, attrs, ...children) {
   return el;
 }
 
+// Intl formatters are slow to make: one each, made once.
+const INTEGER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const CLOCK = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const DATE = new Intl.DateTimeFormat('en-GB', { dateStyle: 'short', timeStyle: 'medium', hour12: false });
+
 const fmt = {
   int(n) {
-    return n == null ? '–' : Math.round(n).toLocaleString('en-US');
+    return n == null ? '–' : INTEGER.format(n);
   },
   tokens(n) {
     if (n == null) return '–';
@@ -54,7 +59,7 @@ const fmt = {
     if (x === 0) return '$0';
     if (x < 0.01) return '$' + x.toPrecision(2);
     if (x < 100) return '$' + x.toFixed(2);
-    return '$' + Math.round(x).toLocaleString('en-US');
+    return '$' + INTEGER.format(x);
   },
   seconds(x) {
     if (x == null) return '–';
@@ -65,14 +70,10 @@ const fmt = {
     return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
   },
   clock(epoch) {
-    if (epoch == null) return '–';
-    const d = new Date(epoch * 1000);
-    return d.toLocaleTimeString('en-GB', { hour12: false });
+    return epoch == null ? '–' : CLOCK.format(new Date(epoch * 1000));
   },
   date(epoch) {
-    if (epoch == null) return '–';
-    const d = new Date(epoch * 1000);
-    return d.toLocaleString('en-GB', { hour12: false });
+    return epoch == null ? '–' : DATE.format(new Date(epoch * 1000));
   },
   short(id, n = 10) {
     const s = String(id ?? '');
