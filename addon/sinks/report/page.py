@@ -37,8 +37,8 @@ def _block(element_id: str, data: bytes) -> bytes:
     )
 
 
-def render(builder: ReportBuilder, generated: str, version: str = "") -> bytes:
-    """The whole page as bytes (UTF-8)."""
+def render_parts(builder: ReportBuilder, generated: str, version: str = "") -> list[bytes]:
+    """The page in pieces, to be written one after the other (never joined in memory)."""
     chunks = list(builder.blobs.chunks())
     index = builder.index(generated, version)
     index["chunks"] = [start for start, _ in chunks]
@@ -50,4 +50,9 @@ def render(builder: ReportBuilder, generated: str, version: str = "") -> bytes:
     parts = [head.encode(), _block("index", dumps(index))]
     parts.extend(_block(f"b{number}", data) for number, (_, data) in enumerate(chunks))
     parts.append(tail.encode())
-    return b"".join(parts)
+    return parts
+
+
+def render(builder: ReportBuilder, generated: str, version: str = "") -> bytes:
+    """The whole page as bytes (UTF-8)."""
+    return b"".join(render_parts(builder, generated, version))
