@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from mitmproxy import io
+from mitmproxy.test import tflow
 
 from addon.report.__main__ import main
 from tests import report_capture as known
@@ -233,3 +234,23 @@ def test_the_context_diff_highlights_the_planted_new_message(opened):
     )
     expect(detail.locator(".card.cache.miss")).to_contain_text("cache miss: system[1] changed")
     assert opened.problems == []
+
+
+def test_a_capture_without_llm_calls_gives_a_page_that_says_so(browser, tmp_path):
+    from playwright.sync_api import expect
+
+    capture = tmp_path / "plain.flow"
+    with capture.open("wb") as file:
+        io.FlowWriter(file).add(tflow.tflow(resp=True))
+    out = tmp_path / "empty.html"
+    assert main([str(capture), "-o", str(out), "--quiet"]) == 0
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#sessions")).to_have_text("No LLM calls in this capture.")
+    expect(page.locator("#totals")).to_contain_text("0 calls")
+    assert problems == []
+    page.close()

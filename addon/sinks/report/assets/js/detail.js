@@ -231,15 +231,15 @@ function metricsView(c, d) {
     h(
       'div',
       { class: 'card' },
-      h('h4', { text: 'Cost' }),
+      h('h4', { text: cost && cost.currency ? 'Cost · ' + cost.currency : 'Cost' }),
       cost
         ? kv([
-            ['total', fmt.cost(cost.total) + ' ' + (cost.currency || '')],
-            ['input', fmt.cost(cost.input)],
-            ['cache read', fmt.cost(cost.cache_read)],
-            ['cache write', fmt.cost(cost.cache_write)],
-            ['output', fmt.cost(cost.output)],
-            cost.other ? ['other', fmt.cost(cost.other)] : null,
+            ['total', fmt.exactCost(cost.total)],
+            ['input', fmt.exactCost(cost.input)],
+            ['cache read', fmt.exactCost(cost.cache_read)],
+            ['cache write', fmt.exactCost(cost.cache_write)],
+            ['output', fmt.exactCost(cost.output)],
+            cost.other ? ['other', fmt.exactCost(cost.other)] : null,
           ])
         : h('p', { class: 'muted', text: 'not priced' }),
       cost && cost.priced_as ? h('p', { class: 'note', text: 'priced as ' + cost.priced_as }) : null,

@@ -282,6 +282,10 @@ let cardObserver = null;
 function renderSessions() {
   const root = $('#sessions');
   root.textContent = '';
+  if (!SESSIONS.length) {
+    root.append(h('p', { class: 'muted empty', text: 'No LLM calls in this capture.' }));
+    return;
+  }
   const biggest = new Set(
     SESSIONS.map((s, k) => [s.calls.length, k])
       .sort((a, b) => b[0] - a[0])

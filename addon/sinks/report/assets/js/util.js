@@ -57,9 +57,13 @@ const fmt = {
   cost(x) {
     if (x == null) return '–';
     if (x === 0) return '$0';
+    if (x < 0.0001) return '<$0.0001';
     if (x < 0.01) return '$' + x.toPrecision(2);
     if (x < 100) return '$' + x.toFixed(2);
     return '$' + INTEGER.format(x);
+  },
+  exactCost(x) {
+    return x == null ? '–' : '$' + String(x);
   },
   seconds(x) {
     if (x == null) return '–';
