@@ -11,7 +11,6 @@ diff of a call is a comparison of number lists. Records are taken in request ord
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,18 +61,20 @@ class Blobs:
         """A string blob (JSON text of a request element or a response, kept exact)."""
         return self.add(orjson.dumps(text))
 
-    def chunks(self, limit: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes]]:
-        """(first blob id, a JSON array of consecutive blobs) of about `limit` bytes each."""
-        start, size = 0, 0
-        batch: list[bytes] = []
+    def chunk_starts(self, limit: int = CHUNK_BYTES) -> list[int]:
+        """The first blob of each data block: consecutive blobs of about `limit` bytes."""
+        starts: list[int] = []
+        size = 0
         for number, item in enumerate(self.items):
-            if batch and size + len(item) > limit:
-                yield start, b"[" + b",".join(batch) + b"]"
-                start, size, batch = number, 0, []
-            batch.append(item)
+            if not starts or (size and size + len(item) > limit):
+                starts.append(number)
+                size = 0
             size += len(item) + 1
-        if batch:
-            yield start, b"[" + b",".join(batch) + b"]"
+        return starts
+
+    def chunk(self, start: int, end: int) -> bytes:
+        """Blobs `start` to `end` (excluded) as one JSON array."""
+        return b"[" + b",".join(self.items[start:end]) + b"]"
 
 
 @dataclass(slots=True)

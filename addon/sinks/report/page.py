@@ -10,6 +10,7 @@ end a block or start a tag.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from importlib import resources
 
 from addon.sinks.report.data import ReportBuilder
@@ -37,20 +38,22 @@ def _block(element_id: str, data: bytes) -> bytes:
     )
 
 
-def render_parts(builder: ReportBuilder, generated: str, version: str = "") -> list[bytes]:
-    """The page in pieces, to be written one after the other (never joined in memory)."""
-    chunks = list(builder.blobs.chunks())
+def render_parts(builder: ReportBuilder, generated: str, version: str = "") -> Iterator[bytes]:
+    """The page in pieces, each made when it is written: a data block at a time in memory."""
+    starts = builder.blobs.chunk_starts()
     index = builder.index(generated, version)
-    index["chunks"] = [start for start, _ in chunks]
+    index["chunks"] = starts
     script = "\n".join(_inline(asset(f"js/{name}"), "</script") for name in SCRIPTS)
     head, _, tail = asset("report.html").partition("<!--DATA-->")
     head = head.replace("{{title}}", html.escape(builder.title))
     head = head.replace("/*CSS*/", _inline(asset("report.css"), "</style"))
     tail = tail.replace("/*JS*/", "(() => {\n'use strict';\n" + script + "\n})();")
-    parts = [head.encode(), _block("index", dumps(index))]
-    parts.extend(_block(f"b{number}", data) for number, (_, data) in enumerate(chunks))
-    parts.append(tail.encode())
-    return parts
+    yield head.encode()
+    yield _block("index", dumps(index))
+    ends = [*starts[1:], len(builder.blobs.items)] if starts else []
+    for number, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        yield _block(f"b{number}", builder.blobs.chunk(start, end))
+    yield tail.encode()
 
 
 def render(builder: ReportBuilder, generated: str, version: str = "") -> bytes:
