@@ -332,3 +332,24 @@ def test_progress_shows_on_a_terminal_only():
     assert quiet.getvalue() == ""
     assert "reading" in terminal.getvalue() and "100%" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r\033[K")
+
+
+AGENT_KEYS = ("sk-ant-api03-FAKE-agent-capture-key-000000", "sk-proj-FAKE-agent-capture-key-111111")
+"""The fake keys `tools/record_agents.py` gave the agents."""
+
+
+@pytest.mark.parametrize(
+    ("capture", "provider", "calls"),
+    [("claude-code.flow", "anthropic-messages", 3), ("codex.flow", "openai-responses", 6)],
+)
+def test_real_agent_captures_give_one_session_each_codex_over_its_websocket(
+    capture, provider, calls, tmp_path
+):
+    page = report_of(Path(__file__).resolve().parent.parent / "flows" / capture, tmp_path)
+    index = page.index
+    assert len(index["calls"]) == calls and len(index["sessions"]) == 1
+    assert {c["p"] for c in index["calls"]} == {provider}
+    assert [c["turn"] for c in index["calls"]] == list(range(1, calls + 1))
+    answered = [c["turn"] for c in index["calls"] if page.detail(c["i"])["answer"]]
+    assert len(answered) == 3  # Codex's prewarms (every other call) answer nothing
+    assert scan(page.html, AGENT_KEYS) == []

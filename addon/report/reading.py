@@ -19,10 +19,11 @@ from mitmproxy import exceptions, http, io
 
 from addon.insights.pipeline import Insights
 from addon.proxy.commands import keep_insights
-from addon.proxy.resolver import REBUILT, Resolver
+from addon.proxy.resolver import REBUILT, Resolver, Settings
+from addon.proxy.websocket import flow_socket_records
 from addon.record import Record
 from addon.record.redact import Redactor, redact_record
-from addon.sinks.metadata import stored
+from addon.sinks.metadata import socket_records, stored
 from addon.wire.jsonvalue import loads_exact
 
 Tick = Callable[[str, int, int], None]
@@ -58,6 +59,12 @@ def records_of_flows(
     so), and the page shows the request and response exactly as sent."""
     insights = insights or Insights()
     for flow in flows:
+        if flow.websocket is not None:
+            for record in socket_records_of(flow, resolver.settings):
+                if needs_insights(record):
+                    insights.add(record)
+                yield record
+            continue
         resolved = resolver.resolve(flow)
         if resolved is None:
             continue
@@ -68,6 +75,18 @@ def records_of_flows(
         elif needs_insights(record):
             insights.add(record)
         yield record
+
+
+def socket_records_of(flow: http.HTTPFlow, settings: Settings) -> list[Record]:
+    """Every response of a Responses WebSocket flow (Codex), in the order they came, rebuilt
+    from its messages where it kept them, with the insights a live run stored for each."""
+    records = flow_socket_records(flow, settings, prefer_stored=False) or []
+    earlier = {r.socket_index: r for r in socket_records(flow.metadata) or ()}
+    for record in records:
+        before = earlier.get(record.socket_index)
+        if before is not None and before is not record and not needs_insights(before):
+            keep_insights(record, before)
+    return records
 
 
 def in_request_order(flows: Iterable[object]) -> list[http.HTTPFlow]:
