@@ -363,6 +363,14 @@ def test_the_generic_reading_reads_ollama_chat_and_generate_bodies():
     assert "context" not in conversation.settings  # too long for a settings line
 
 
+def test_the_generic_reading_opens_a_request_in_an_envelope():
+    """Gemini Code Assist sends `{model, project, request: {contents, ...}}`."""
+    wrapped = {"model": "gemini-2.5-pro", "project": "p", "request": GEMINI}
+    conversation = read_generic(wrapped)
+    assert shown(conversation) == shown(read_generic(GEMINI))
+    assert conversation.settings["model"] == "gemini-2.5-pro"
+
+
 @pytest.mark.parametrize("body", [None, "", "plain text", 42, [1, 2], {"weird": {"deep": [1]}}])
 def test_every_reading_takes_any_json_without_raising(body):
     for provider in PROVIDERS.values():

@@ -248,6 +248,12 @@ def read_generic(body: Any) -> Conversation:
         if body is not None and body != "":
             conversation.messages.append(Message("user", generic_parts(body)))
         return conversation
+    inner = body.get("request")
+    if isinstance(inner, dict) and any(key in inner for key in _MESSAGE_KEYS):
+        # a request wrapped in an envelope (Gemini Code Assist: {model, project, request})
+        conversation = read_generic(inner)
+        conversation.settings = settings_of(body, ("request",)) | conversation.settings
+        return conversation
     for key in _SYSTEM_KEYS:
         conversation.system.extend(generic_parts(body.get(key)))
     tools = body.get("tools")
