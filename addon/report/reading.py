@@ -1,6 +1,7 @@
 """Captures → records in request order, as the proxy makes them: each flow's record from the
-resolver (the stored one of a live run, else rebuilt from the body), redacted, and given the
-insights (cost, session, cache explanation) a live run would have given it, in request order.
+resolver (rebuilt from its bodies, else the one a live run stored; a Responses WebSocket gives
+one per response), redacted, with the insights (cost, session, cache explanation) a live run
+gave it or would have given it, in request order.
 
 A `.flow` file is read twice, so that a capture of any size is never held in memory: once for
 each flow's start time and place in the file, then flow by flow in request order (`-w` writes
