@@ -31,6 +31,7 @@ import websockets
 from websockets.sync.client import connect as sync_connect
 
 from tests.conftest import read_flows
+from tests.live.conftest import proxies_in_front_of
 from tests.live.proxy import ROOT, Mitmdump, mitmdump_env, read_records, run_mitmdump
 from tests.live.ws_upstream import UPGRADE_HEADERS, SocketPlan, SocketUpstream
 from tests.oracles import strip_nulls
@@ -53,23 +54,8 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SocketUpstrea
 def proxies(
     upstream: SocketUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Mitmdump]]:
-    started = {
-        "reverse": Mitmdump(
-            tmp_path_factory.mktemp("ws-reverse"),
-            "--mode",
-            f"reverse:http://127.0.0.1:{upstream.port}",
-        ),
-        "regular": Mitmdump(tmp_path_factory.mktemp("ws-regular"), "--ssl-insecure"),
-    }
-    try:
-        for proxy in started.values():
-            proxy.launch()
-        for proxy in started.values():
-            proxy.wait_listening()
+    with proxies_in_front_of(upstream.port, tmp_path_factory, "ws-") as started:
         yield started
-    finally:
-        for proxy in started.values():
-            proxy.stop()
 
 
 class Via:
