@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import brotli
 import h2.config
@@ -158,17 +158,14 @@ class Plan:
 NOT_FOUND = b'{"error": {"type": "not_found_error", "message": "no plan for this path"}}'
 
 
-class Upstream:
-    """HTTP/1.1 (plain) and HTTPS (HTTP/2 or HTTP/1.1 by ALPN) servers sharing one set of plans."""
+class LoopThread:
+    """Servers on an event loop of their own, in a background thread: `start` opens them (a
+    subclass's `_start`), `stop` closes them (`_stop`) and ends the loop and the thread."""
 
-    def __init__(self, cert_dir: Path) -> None:
+    def __init__(self, cert_dir: Path, name: str) -> None:
         self.cert_dir = cert_dir
-        self.plans: dict[str, Plan] = {}
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="fake-llm-upstream", daemon=True)
-        self.servers: list[asyncio.Server] = []
-        self.tasks: set[asyncio.Task] = set()
-        self.writers: set[asyncio.StreamWriter] = set()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.port = 0
         self.tls_port = 0
 
@@ -176,10 +173,35 @@ class Upstream:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    def start(self) -> Upstream:
+    def start(self) -> Self:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
         return self
+
+    def stop(self) -> None:
+        if not self.thread.is_alive():
+            return
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    async def _start(self) -> None:
+        raise NotImplementedError
+
+    async def _stop(self) -> None:
+        raise NotImplementedError
+
+
+class Upstream(LoopThread):
+    """HTTP/1.1 (plain) and HTTPS (HTTP/2 or HTTP/1.1 by ALPN) servers sharing one set of plans."""
+
+    def __init__(self, cert_dir: Path) -> None:
+        super().__init__(cert_dir, "fake-llm-upstream")
+        self.plans: dict[str, Plan] = {}
+        self.servers: list[asyncio.Server] = []
+        self.tasks: set[asyncio.Task] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
 
     async def _start(self) -> None:
         plain = await asyncio.start_server(self._serve_http1, "127.0.0.1", 0)
@@ -189,14 +211,6 @@ class Upstream:
         self.servers = [plain, tls]
         self.port = plain.sockets[0].getsockname()[1]
         self.tls_port = tls.sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        if not self.thread.is_alive():
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
     async def _stop(self) -> None:
         for server in self.servers:

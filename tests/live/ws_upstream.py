@@ -12,7 +12,6 @@ The 101 carries the headers Codex reads. Plain (`ws://`) and TLS (`wss://`) port
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import ssl
 import threading
@@ -27,7 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from tests.live.upstream import self_signed_cert
+from tests.live.upstream import LoopThread, self_signed_cert
 from tests.socket_streams import on_lane, payloads, prewarm_answer, rate_limits
 
 UPGRADE_HEADERS = {
@@ -62,24 +61,11 @@ class SocketPlan:
         return number, self.answers[number]
 
 
-class SocketUpstream:
+class SocketUpstream(LoopThread):
     def __init__(self, cert_dir: Path) -> None:
-        self.cert_dir = cert_dir
+        super().__init__(cert_dir, "fake-ws-upstream")
         self.plans: dict[str, SocketPlan] = {}
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="fake-ws-upstream", daemon=True)
         self.servers: list[Server] = []
-        self.port = 0
-        self.tls_port = 0
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def start(self) -> SocketUpstream:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self
 
     async def _start(self) -> None:
         cert, key = self_signed_cert(self.cert_dir)
@@ -96,14 +82,6 @@ class SocketUpstream:
         self.servers = [plain, tls]
         self.port = plain.sockets[0].getsockname()[1]  # type: ignore[index]
         self.tls_port = tls.sockets[0].getsockname()[1]  # type: ignore[index]
-
-    def stop(self) -> None:
-        if not self.thread.is_alive():
-            return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
     async def _stop(self) -> None:
         for server in self.servers:
