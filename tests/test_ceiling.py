@@ -42,7 +42,12 @@ def _blast(plain_mb: float, addon_mb: float, plain_cores: float) -> dict[str, An
 
 def _paced(streams: int, plain_p99: float, addon_p99: float) -> dict[str, Any]:
     def side(p99: float) -> dict[str, Any]:
-        return {"p99_ms": p99, "carried": p99 <= 50, "streams_per_core": 150.0}
+        return {
+            "p99_ms": p99,
+            "carried": p99 <= 50,
+            "streams_per_core": 150.0,
+            "proxy_waited": 0.0,
+        }
 
     return {
         "streams": streams,
@@ -65,7 +70,15 @@ def test_targets_count_the_streams_each_proxy_kept_up_with():
     paced = [_paced(64, 2.0, 2.5), _paced(256, 10.0, 80.0), _paced(1000, 90.0, 95.0)]
     lines = targets({"blast": [], "paced": paced})
     assert "64 ÷ 256 = 0.25 — target ≥ 0.9: NOT met" in lines[0]
+    assert "at 64 streams" in lines[1]  # per chunk where both kept up
     assert "p99 +0.500 ms — target ≤ 1 ms p99: met" in lines[2]
     assert "p99 +70.000 ms" in lines[3] and "NOT met" in lines[3]
-    none = targets({"blast": [], "paced": [_paced(1000, 90.0, 95.0)]})
-    assert "none of the levels" in none[0]
+    assert "no verdict: neither proxy kept up" in lines[4]
+
+
+def test_targets_give_no_delay_verdict_past_the_ceiling_or_on_a_busy_machine():
+    past = _paced(1000, 900.0, 400.0)  # the addon "faster": both saturated, noise
+    past["plain"]["proxy_waited"] = 0.6
+    lines = targets({"blast": [], "paced": [past]})
+    assert "none of the levels" in lines[0]
+    assert "no verdict" in lines[2] and "waited for a core 60%" in lines[2]
