@@ -46,7 +46,17 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import streams
-from benchmarks.live import API_PATHS, Dechunker, Proxy, Rig, cpu_seconds, percentile, rig
+from benchmarks.live import (
+    API_PATHS,
+    Dechunker,
+    Proxy,
+    Rig,
+    chunk_delays,
+    cpu_seconds,
+    percentile,
+    request,
+    rig,
+)
 from benchmarks.streams import APIS, KINDS, SHORT_API
 from benchmarks.upstream import event_chunks
 
@@ -119,16 +129,10 @@ async def fetch(
 ) -> Fetched:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
-    body = b'{"model":"bench","stream":true,"messages":[]}'
-    target = f"/s/{file}/{mode}/{rid}/{API_PATHS[provider]}"
-    request = (
-        f"POST http://127.0.0.1:{up_port}{target} HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{up_port}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode() + body
+    message = request(up_port, f"/s/{file}/{mode}/{rid}/{API_PATHS[provider]}")
     started = time.monotonic_ns()
     transport, protocol = await loop.create_connection(
-        lambda: _Fetch(request, done), "127.0.0.1", proxy.port
+        lambda: _Fetch(message, done), "127.0.0.1", proxy.port
     )
     try:
         await done
@@ -281,12 +285,7 @@ def paced_phase(setup: Rig, proxy: Proxy, jobs: Jobs, n: int, plan: Plan) -> dic
         sent = json.loads(log.read_text())
         log.unlink()
         sent_chunks += len(sent)
-        at = 0
-        for end, sent_at in sent:
-            while arrivals[at][0] < end:
-                at += 1
-            if full_from <= sent_at <= full_to:
-                delays.append(arrivals[at][1] - sent_at)
+        delays += chunk_delays(sent, arrivals, (full_from, full_to))
     return {
         "usage": usage,
         "delays": delays,

@@ -217,15 +217,7 @@ async def fetch(
 ) -> tuple[int, list[int]]:
     """One streamed request through the proxy: (body bytes received, per-chunk delays in ns)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
-    request_body = b'{"model":"bench","stream":true,"messages":[]}'
-    writer.write(
-        (
-            f"POST http://127.0.0.1:{upstream_port}{target} HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(request_body)}\r\nconnection: close\r\n\r\n"
-        ).encode()
-        + request_body
-    )
+    writer.write(request(upstream_port, target))
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
@@ -244,14 +236,35 @@ async def fetch(
         if chunked and dechunker.done:
             break
     writer.close()
-    sent = json.loads(log.read_text())
+    return size, chunk_delays(json.loads(log.read_text()), arrivals)
+
+
+def request(upstream_port: int, target: str) -> bytes:
+    """A streamed POST to the upstream, in the absolute form a proxy is sent."""
+    body = b'{"model":"bench","stream":true,"messages":[]}'
+    return (
+        f"POST http://127.0.0.1:{upstream_port}{target} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def chunk_delays(
+    sent: list[list[int]],
+    arrivals: list[tuple[int, int]],
+    window: tuple[int, int] | None = None,
+) -> list[int]:
+    """Per chunk the upstream sent ([body offset where it ends, when]), how long until the
+    client had that many body bytes (arrivals: [(body bytes so far, when)]), in ns; only the
+    chunks sent within `window` when one is given."""
     delays = []
     at = 0
     for end, sent_at in sent:
         while arrivals[at][0] < end:
             at += 1
-        delays.append(arrivals[at][1] - sent_at)
-    return size, delays
+        if window is None or window[0] <= sent_at <= window[1]:
+            delays.append(arrivals[at][1] - sent_at)
+    return delays
 
 
 def percentile(values: list[int], q: float) -> float:
