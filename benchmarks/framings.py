@@ -13,12 +13,20 @@ timed two ways, CPU time, best of interleaved rounds:
   inner JSON loaded. ConverseStream: frames split, each payload loaded. Gemini SSE: split on
   the CRLF blank lines, each `data:` loaded. Gemini JSON array: the elements split on the
   separator the generated layout uses. Ollama NDJSON: `splitlines`, each line loaded.
+  Responses over a WebSocket: each message `orjson.loads`ed, nothing else (mitmproxy hands
+  messages over whole, so there is nothing to cut).
 - `rebuild`: `addon.record.rebuild_answer(provider, body, content_type, "", 200, path)` with
   the provider's streamed content type and path (so its `framing_for` picks the framing).
+  WebSocket: what the addon does per message of a socket (`addon/proxy/websocket.py`): every
+  message, as bytes, to one `ResponsesSocket.message`, then `close`; the records it gives.
+  The socket is the first one of `flows/codex.flow` (its `response.create`s, prewarm and
+  `codex.rate_limits` messages) with the answer's events replaced by the generated Responses
+  text stream of `benchmarks/streams.py`, one event per message.
 
 Every stream is rebuilt once before timing: the record must be complete and its text equal to
-the generated text. Raw numbers go to benchmarks/.cache/framings.json; see docs/benchmarks.md,
-"Other framings", for the latest results.
+the generated text (a socket: every record complete, every message accounted for). Raw numbers
+go to benchmarks/.cache/framings.json; see docs/benchmarks.md, "Other framings", for the latest
+results.
 """
 
 from __future__ import annotations
@@ -33,19 +41,23 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from addon.record import Record, rebuild_answer
+from addon.record.responses_socket import ResponsesSocket
+from addon.wire.sse import SSEDecoder
 from benchmarks.run import CACHE, Timing, machine_info, time_once
-from benchmarks.streams import _pieces
+from benchmarks.streams import _pieces, responses_stream
 from tests.bedrock_streams import event_frame
 
 SMALL, BIG = 2_000, 200_000
 JSON = dict[str, Any]
-Body = tuple[bytes, str]
-"""A generated body and the text it carries."""
+Body = tuple[Any, str]
+"""A generated body (bytes; a socket's messages: a list of bytes) and the text it carries."""
+CODEX_FLOWS = Path(__file__).resolve().parent.parent / "flows" / "codex.flow"
 
 _PAD = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -267,6 +279,47 @@ def ollama_generate_body(count: int, seed: int = 26) -> Body:
     return b"".join(orjson.dumps(line) + b"\n" for line in lines), "".join(texts)
 
 
+def codex_envelope() -> list[tuple[bool, bytes]]:
+    """The first socket of flows/codex.flow up to its answer: (from_client, content) of its
+    prewarm create and answer, its second create and the `codex.rate_limits` before the answer."""
+    from mitmproxy import io
+
+    with CODEX_FLOWS.open("rb") as file:
+        flow = next(f for f in io.FlowReader(file).stream() if getattr(f, "websocket", None))
+    out: list[tuple[bool, bytes]] = []
+    creates = 0
+    for message in flow.websocket.messages:
+        creates += message.from_client
+        if creates == 2 and b'"response.created"' in message.content[:40]:
+            break  # the answer itself starts here
+        out.append((message.from_client, message.content))
+    if creates != 2 or out[-1][0] or b"codex.rate_limits" not in out[-1][1]:
+        raise RuntimeError(f"{CODEX_FLOWS}: not the Codex socket this benchmark expects")
+    return out
+
+
+def websocket_body(count: int) -> Body:
+    """A Codex socket whose answer is the generated Responses text stream, one event per
+    message; the text is the answer's deltas, joined."""
+    sse, _ = responses_stream("text", count)
+    decoder = SSEDecoder()
+    events = [e.data.encode() for e in decoder.feed(sse) + decoder.close()]
+    texts = []
+    for event in events:
+        data = orjson.loads(event)
+        if data["type"] == "response.output_text.delta":
+            texts.append(data["delta"])
+    messages = [content for _, content in codex_envelope()] + events
+    return messages, "".join(texts)
+
+
+def from_client(body: Any) -> list[bool]:
+    """Each message's side: the client sends the creates, the server everything else."""
+    if isinstance(body, bytes):
+        return []
+    return [m.startswith(b'{"type":"response.create"') for m in body]
+
+
 # --- floors --------------------------------------------------------------------------------
 
 
@@ -313,6 +366,12 @@ def floor_ndjson(body: bytes) -> None:
         loads(line)
 
 
+def floor_messages(messages: list[bytes]) -> None:
+    loads = orjson.loads
+    for message in messages:
+        loads(message)
+
+
 # --- the text a record carries ---------------------------------------------------------------
 
 
@@ -336,13 +395,39 @@ class Framing:
     content_type: str
     path: str
     build: Callable[[int], Body]
-    floor: Callable[[bytes], None]
+    floor: Callable[[Any], None]
     text: Callable[[JSON], str]
-    count_events: Callable[[bytes], int]
+    count_events: Callable[[Any], int]
+    socket: bool = False
+    """WebSocket messages (a list of bytes) instead of an HTTP body."""
+
+    def rebuild(self, body: Any, from_client: list[bool]) -> list[Record]:
+        """What the addon does with the body: one record, or a socket's, one per response
+        (`from_client`: each message's side)."""
+        if not self.socket:
+            return [rebuild_answer(self.provider, body, self.content_type, "", 200, self.path)]
+        socket = ResponsesSocket(0.0, self.provider)
+        message = socket.message
+        finished = []
+        at = 0.0
+        for side, content in zip(from_client, body, strict=True):
+            at += 0.001
+            finished += message(side, content, at)
+        finished += socket.close(at)
+        return [f.record for f in finished]
 
 
 def _count_frames(body: bytes) -> int:
     return len(_frame_payloads(body))
+
+
+def _responses_text(response: JSON) -> str:
+    return "".join(
+        part.get("text", "")
+        for item in response["output"]
+        if item.get("type") == "message"
+        for part in item["content"]
+    )
 
 
 FRAMINGS = (
@@ -406,6 +491,17 @@ FRAMINGS = (
         lambda response: response["response"],
         lambda body: body.count(b"\n"),
     ),
+    Framing(
+        "responses WebSocket",
+        "openai-responses",
+        "",
+        "/v1/responses",
+        websocket_body,
+        floor_messages,
+        _responses_text,
+        len,
+        socket=True,
+    ),
 )
 
 
@@ -421,14 +517,23 @@ class Stream:
     events: int
     timings: dict[str, Timing] = field(default_factory=dict)
     check: str = ""
+    sides: list[bool] = field(default_factory=list)
+    """A socket's messages: which the client sent."""
+
+    def __post_init__(self) -> None:
+        self.sides = from_client(self.body)
 
     @property
     def name(self) -> str:
         return f"{self.framing.name} {self.deltas // 1000}k"
 
-    def rebuild(self) -> Record:
-        f = self.framing
-        return rebuild_answer(f.provider, self.body, f.content_type, "", 200, f.path)
+    @property
+    def size(self) -> int:
+        body = self.body
+        return len(body) if isinstance(body, bytes) else sum(len(m) for m in body)
+
+    def rebuild(self) -> list[Record]:
+        return self.framing.rebuild(self.body, self.sides)
 
     def contender(self, name: str) -> Callable[[], None]:
         body = self.body
@@ -444,11 +549,16 @@ class Stream:
 
 
 def check(stream: Stream) -> str:
-    record = stream.rebuild()
-    if not record.complete:
-        return "incomplete: " + "; ".join(record.errors[:2])
-    if record.events != stream.events:
-        return f"{record.events} events, expected {stream.events}"
+    records = stream.rebuild()
+    for record in records:
+        if not record.complete:
+            return "incomplete: " + "; ".join(record.errors[:2])
+    record = records[-1]
+    events = sum(r.events for r in records)
+    if stream.framing.socket:  # each response's create, its events, what was kept beside it
+        events += sum(1 + len(r.extras["websocket"]["messages"]) for r in records)
+    if events != stream.events:
+        return f"{events} events, expected {stream.events}"
     try:
         text = stream.framing.text(record.response)
     except (KeyError, IndexError, TypeError) as exc:
@@ -456,15 +566,17 @@ def check(stream: Stream) -> str:
     return "ok" if text == stream.text else "TEXT DIFFERS"
 
 
-def make_streams(sizes: tuple[int, ...]) -> list[Stream]:
+def make_streams(sizes: tuple[int, ...], only: str = "") -> list[Stream]:
     out = []
     for framing in FRAMINGS:
+        if only not in framing.name:
+            continue
         for deltas in sizes:
             body, text = framing.build(deltas)
             stream = Stream(framing, deltas, body, text, framing.count_events(body))
             stream.check = check(stream)  # also the warm-up
             log(
-                f"{stream.name}: {len(body) / 1e6:.2f} MB, {stream.events:,} events, "
+                f"{stream.name}: {stream.size / 1e6:.2f} MB, {stream.events:,} events, "
                 f"check {stream.check}"
             )
             out.append(stream)
@@ -476,6 +588,8 @@ class Plan:
     rounds: int = 9  # on 2k streams
     big_rounds: int = 3  # on 200k streams
     sizes: tuple[int, ...] = (SMALL, BIG)
+    only: str = ""
+    """Only the framings whose name contains this."""
 
 
 CONTENDERS = ("floor", "rebuild")
@@ -522,7 +636,7 @@ def summary(all_streams: list[Stream]) -> list[JSON]:
     rows = []
     for s in all_streams:
         fb, rb = best(s, "floor"), best(s, "rebuild")
-        mb = len(s.body) / 1e6
+        mb = s.size / 1e6
         row: JSON = {
             "stream": s.name,
             "framing": s.framing.name,
@@ -531,7 +645,7 @@ def summary(all_streams: list[Stream]) -> list[JSON]:
             "path": s.framing.path,
             "deltas": s.deltas,
             "events": s.events,
-            "bytes": len(s.body),
+            "bytes": s.size,
             "check": s.check,
             "floor_seconds": s.timings["floor"].seconds if "floor" in s.timings else [],
             "rebuild_seconds": s.timings["rebuild"].seconds if "rebuild" in s.timings else [],
@@ -586,8 +700,12 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--quick", action="store_true", help="2k streams only, fewer rounds")
     parser.add_argument("--rounds", type=int, help="rounds on 2k streams (default 9)")
     parser.add_argument("--big-rounds", type=int, help="rounds on 200k streams (default 3)")
+    parser.add_argument(
+        "--only", default="", help="only the framings whose name contains this (e.g. WebSocket)"
+    )
     args = parser.parse_args(argv)
     plan = Plan(rounds=5, sizes=(SMALL,)) if args.quick else Plan()
+    plan.only = args.only
     if args.rounds:
         plan.rounds = args.rounds
     if args.big_rounds:
@@ -601,7 +719,7 @@ def main(argv: list[str] | None = None) -> None:
     info = machine_info()
     log(f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}")
     log("generating streams ...")
-    all_streams = make_streams(plan.sizes)
+    all_streams = make_streams(plan.sizes, plan.only)
     run_rounds(all_streams, plan)
     rows = summary(all_streams)
     info["load_at_end"] = os.getloadavg()

@@ -17,13 +17,18 @@ Requests alternate between the two proxies, round by round, so drift hits both a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +61,23 @@ def wait_port(port: int, process: subprocess.Popen[Any], timeout: float = 30.0) 
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the benchmark dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate, then kill after 10 s; waits, so its ports are free afterwards."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
     stat = Path(f"/proc/{pid}/stat").read_text()
@@ -76,12 +98,7 @@ class Proxy:
     delays_ns: list[int] = field(default_factory=list)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_mitmdump(name: str, with_addon: bool, workdir: Path) -> Proxy:
@@ -104,9 +121,58 @@ def start_mitmdump(name: str, with_addon: bool, workdir: Path) -> Proxy:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=workdir,
+        preexec_fn=_die_with_parent,
     )
-    wait_port(port, process)
+    try:
+        wait_port(port, process)
+    except BaseException:
+        stop_process(process)
+        raise
     return Proxy(name, port, process, dump_dir)
+
+
+@dataclass
+class Rig:
+    """The upstream and the two proxies, all on 127.0.0.1."""
+
+    workdir: Path
+    upstream: subprocess.Popen[Any]
+    upstream_port: int
+    sent_logs: Path
+    """Where the upstream writes each request's send times (`<request id>.json`)."""
+    proxies: list[Proxy]
+    """The plain mitmdump, then the one with llm-rebuild."""
+
+
+@contextmanager
+def rig(files: list[Path], workdir: Path) -> Iterator[Rig]:
+    """Starts the upstream serving `files` and both mitmdumps; stops all of them on the way
+    out, however it is left (an error, Ctrl-C), so no process or port is left behind."""
+    manifest = workdir / "upstream.json"
+    manifest.write_text(json.dumps([str(p) for p in files]))
+    sent_logs = workdir / "sent"
+    sent_logs.mkdir(exist_ok=True)
+    up_port = free_port()
+    upstream = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.upstream", str(up_port), str(manifest), str(sent_logs)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=_die_with_parent,
+    )
+    proxies: list[Proxy] = []
+    try:
+        assert upstream.stdout is not None
+        upstream.stdout.readline()
+        proxies.append(start_mitmdump("mitmdump", False, workdir))
+        proxies.append(start_mitmdump("mitmdump + llm-rebuild", True, workdir))
+        yield Rig(workdir, upstream, up_port, sent_logs, proxies)
+    finally:
+        for proxy in proxies:
+            proxy.stop()
+        if upstream.stdin is not None:
+            upstream.stdin.close()  # it exits when its stdin closes
+        stop_process(upstream)
 
 
 class Dechunker:
@@ -151,15 +217,7 @@ async def fetch(
 ) -> tuple[int, list[int]]:
     """One streamed request through the proxy: (body bytes received, per-chunk delays in ns)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
-    request_body = b'{"model":"bench","stream":true,"messages":[]}'
-    writer.write(
-        (
-            f"POST http://127.0.0.1:{upstream_port}{target} HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(request_body)}\r\nconnection: close\r\n\r\n"
-        ).encode()
-        + request_body
-    )
+    writer.write(request(upstream_port, target))
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
@@ -178,14 +236,35 @@ async def fetch(
         if chunked and dechunker.done:
             break
     writer.close()
-    sent = json.loads(log.read_text())
+    return size, chunk_delays(json.loads(log.read_text()), arrivals)
+
+
+def request(upstream_port: int, target: str) -> bytes:
+    """A streamed POST to the upstream, in the absolute form a proxy is sent."""
+    body = b'{"model":"bench","stream":true,"messages":[]}'
+    return (
+        f"POST http://127.0.0.1:{upstream_port}{target} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{upstream_port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    ).encode() + body
+
+
+def chunk_delays(
+    sent: list[list[int]],
+    arrivals: list[tuple[int, int]],
+    window: tuple[int, int] | None = None,
+) -> list[int]:
+    """Per chunk the upstream sent ([body offset where it ends, when]), how long until the
+    client had that many body bytes (arrivals: [(body bytes so far, when)]), in ns; only the
+    chunks sent within `window` when one is given."""
     delays = []
     at = 0
     for end, sent_at in sent:
         while arrivals[at][0] < end:
             at += 1
-        delays.append(arrivals[at][1] - sent_at)
-    return size, delays
+        if window is None or window[0] <= sent_at <= window[1]:
+            delays.append(arrivals[at][1] - sent_at)
+    return delays
 
 
 def percentile(values: list[int], q: float) -> float:
@@ -203,94 +282,62 @@ def run_live(
 ) -> dict[str, Any]:
     """Times the workloads through both proxies; returns CPU/MB and delay percentiles."""
     files = [path for path, _ in blast] + [path for path, _ in paced]
-    with tempfile.TemporaryDirectory(prefix="llm-rebuild-live-") as tmp:
-        workdir = Path(tmp)
-        manifest = workdir / "upstream.json"
-        manifest.write_text(json.dumps([str(p) for p in files]))
-        sent_logs = workdir / "sent"
-        sent_logs.mkdir()
-        up_port = free_port()
-        upstream = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.upstream",
-                str(up_port),
-                str(manifest),
-                str(sent_logs),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-        )
-        proxies: list[Proxy] = []
-        try:
-            assert upstream.stdout is not None
-            upstream.stdout.readline()
-            proxies = [
-                start_mitmdump("mitmdump", False, workdir),
-                start_mitmdump("mitmdump + llm-rebuild", True, workdir),
-            ]
-            sizes = [p.stat().st_size for p in files]
-            requests = iter(range(1 << 30))
+    with (
+        tempfile.TemporaryDirectory(prefix="llm-rebuild-live-") as tmp,
+        rig(files, Path(tmp)) as processes,
+    ):
+        proxies, up_port = processes.proxies, processes.upstream_port
+        sent_logs = processes.sent_logs
+        sizes = [p.stat().st_size for p in files]
+        requests = iter(range(1 << 30))
 
-            async def workload(proxy: Proxy, mode: str) -> None:
-                jobs = blast if mode == "blast" else paced
-                offset = 0 if mode == "blast" else len(blast)
-                for n, (_path, provider) in enumerate(jobs, start=offset):
-                    request_id = next(requests)
-                    target = f"/s/{n}/{mode}/{request_id}/{API_PATHS[provider]}"
-                    log = sent_logs / f"{request_id}.json"
-                    size, delays = await fetch(proxy.port, up_port, target, log)
-                    if size != sizes[n]:
-                        raise RuntimeError(
-                            f"{proxy.name}: stream {n} gave {size} bytes, expected {sizes[n]}"
-                        )
-                    if mode == "blast":
-                        proxy.bytes += size
-                    else:
-                        proxy.paced_bytes += size
-                        proxy.delays_ns.extend(delays)
+        async def workload(proxy: Proxy, mode: str) -> None:
+            jobs = blast if mode == "blast" else paced
+            offset = 0 if mode == "blast" else len(blast)
+            for n, (_path, provider) in enumerate(jobs, start=offset):
+                request_id = next(requests)
+                target = f"/s/{n}/{mode}/{request_id}/{API_PATHS[provider]}"
+                log = sent_logs / f"{request_id}.json"
+                size, delays = await fetch(proxy.port, up_port, target, log)
+                if size != sizes[n]:
+                    raise RuntimeError(
+                        f"{proxy.name}: stream {n} gave {size} bytes, expected {sizes[n]}"
+                    )
+                if mode == "blast":
+                    proxy.bytes += size
+                else:
+                    proxy.paced_bytes += size
+                    proxy.delays_ns.extend(delays)
 
-            for r in range(rounds):
-                order = proxies if r % 2 == 0 else proxies[::-1]
-                for proxy in order:
-                    before = cpu_seconds(proxy.process.pid)
-                    asyncio.run(workload(proxy, "blast"))
-                    proxy.cpu += cpu_seconds(proxy.process.pid) - before
-                for proxy in order[::-1]:
-                    before = cpu_seconds(proxy.process.pid)
-                    asyncio.run(workload(proxy, "paced"))
-                    proxy.paced_cpu += cpu_seconds(proxy.process.pid) - before
-                log(f"  live round {r + 1}/{rounds} done")
-            time.sleep(0.5)  # the last flow's response hook and dump
-            result: dict[str, Any] = {"proxies": {}}
-            for proxy in proxies:
-                mb = proxy.bytes / 1e6
-                result["proxies"][proxy.name] = {
-                    "cpu_seconds": proxy.cpu,
-                    "mb": mb,
-                    "cpu_s_per_mb": proxy.cpu / mb if mb else float("nan"),
-                    "paced_cpu_seconds": proxy.paced_cpu,
-                    "paced_mb": proxy.paced_bytes / 1e6,
-                    "paced_cpu_s_per_mb": proxy.paced_cpu / (proxy.paced_bytes / 1e6),
-                    "chunks": len(proxy.delays_ns),
-                    "delay_p50_ms": percentile(proxy.delays_ns, 0.50) / 1e6,
-                    "delay_p99_ms": percentile(proxy.delays_ns, 0.99) / 1e6,
-                }
-            dumps = proxies[1].dump_dir
-            records = [json.loads(p.read_text()) for p in dumps.glob("**/*.json")] if dumps else []
-            result["records"] = len(records)
-            result["complete_records"] = sum(1 for r in records if r.get("complete"))
-            result["flows"] = rounds * (len(blast) + len(paced))
-            return result
-        finally:
-            for proxy in proxies:
-                proxy.stop()
-            if upstream.stdin is not None:
-                upstream.stdin.close()
-            try:
-                upstream.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                upstream.kill()
-                upstream.wait()
+        for r in range(rounds):
+            order = proxies if r % 2 == 0 else proxies[::-1]
+            for proxy in order:
+                before = cpu_seconds(proxy.process.pid)
+                asyncio.run(workload(proxy, "blast"))
+                proxy.cpu += cpu_seconds(proxy.process.pid) - before
+            for proxy in order[::-1]:
+                before = cpu_seconds(proxy.process.pid)
+                asyncio.run(workload(proxy, "paced"))
+                proxy.paced_cpu += cpu_seconds(proxy.process.pid) - before
+            log(f"  live round {r + 1}/{rounds} done")
+        time.sleep(0.5)  # the last flow's response hook and dump
+        result: dict[str, Any] = {"proxies": {}}
+        for proxy in proxies:
+            mb = proxy.bytes / 1e6
+            result["proxies"][proxy.name] = {
+                "cpu_seconds": proxy.cpu,
+                "mb": mb,
+                "cpu_s_per_mb": proxy.cpu / mb if mb else float("nan"),
+                "paced_cpu_seconds": proxy.paced_cpu,
+                "paced_mb": proxy.paced_bytes / 1e6,
+                "paced_cpu_s_per_mb": proxy.paced_cpu / (proxy.paced_bytes / 1e6),
+                "chunks": len(proxy.delays_ns),
+                "delay_p50_ms": percentile(proxy.delays_ns, 0.50) / 1e6,
+                "delay_p99_ms": percentile(proxy.delays_ns, 0.99) / 1e6,
+            }
+        dumps = proxies[1].dump_dir
+        records = [json.loads(p.read_text()) for p in dumps.glob("**/*.json")] if dumps else []
+        result["records"] = len(records)
+        result["complete_records"] = sum(1 for r in records if r.get("complete"))
+        result["flows"] = rounds * (len(blast) + len(paced))
+        return result

@@ -5,7 +5,8 @@
 MANIFEST is a JSON list of file paths. `POST /s/<n>/<mode>/<request id>/<api path>` answers
 with file n as `text/event-stream`, chunked, cut at event boundaries into chunks of 1-4 events
 (seeded); the body is the file, byte for byte. Mode `paced` waits a little between chunks, as
-a model generating tokens does; `blast` sends as fast as it can. Before the last (empty) chunk,
+a model generating tokens does (`paced<ms>`: that many milliseconds between chunks); `blast`
+sends as fast as it can. Before the last (empty) chunk,
 `<log dir>/<request id>.json` gets, per chunk, the body offset where it ends and the
 CLOCK_MONOTONIC time it was written at, so a client can tell how long each took to reach it.
 Listens on 127.0.0.1 only and exits when its stdin closes.
@@ -59,12 +60,14 @@ async def serve(port: int, files: list[Path], log_dir: Path) -> None:
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                     b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
                 )
-                paced = mode == "paced"
+                gap = PACED_GAP if mode == "paced" else None
+                if mode.startswith("paced") and mode != "paced":
+                    gap = int(mode[5:]) / 1000
                 sent: list[tuple[int, int]] = []
                 offset = 0
                 for chunk in chunks:
-                    if paced:
-                        await asyncio.sleep(PACED_GAP)
+                    if gap is not None:
+                        await asyncio.sleep(gap)
                     offset += len(chunk)
                     sent.append((offset, time.monotonic_ns()))
                     writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -77,7 +80,7 @@ async def serve(port: int, files: list[Path], log_dir: Path) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin

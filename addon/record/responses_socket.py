@@ -28,6 +28,7 @@ from typing import Any
 
 from addon.providers import Provider
 from addon.providers.base import Accumulator
+from addon.providers.openai_responses import OpenAIResponses
 from addon.record.answer import finish_response, provider_named
 from addon.record.model import JSON, Record
 from addon.record.redact import Redactor
@@ -36,6 +37,10 @@ from addon.wire.wsmessages import Message, exact, read_message
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 BESIDE_SERVER = frozenset({"response.queued"})
 """Server events the fold takes (as over SSE) that are also noted beside the response."""
+_BESIDE_PREFIXES = ("response.steer.", "codex.")
+"""Server events kept beside a response, never folded (`_side_event`)."""
+_ENDS_OR_BESIDE = TERMINAL | BESIDE_SERVER | {"error"}
+"""One set lookup on the hot path instead of three."""
 RECENT_IDS = 64
 """Ended responses remembered by id, to place acknowledgements that come after the end."""
 MAX_IDLE_LANES = 256
@@ -113,12 +118,6 @@ def _lane_of(data: Any) -> str | None:
 
 def _string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _response_id(data: Any) -> str | None:
-    """The id of the response object a lifecycle or terminal event carries."""
-    response = data.get("response") if isinstance(data, dict) else None
-    return _string(response.get("id")) if isinstance(response, dict) else None
 
 
 class ResponsesSocket:
@@ -220,19 +219,21 @@ class ResponsesSocket:
 
     def _server(self, read: Message, at: float, position: int) -> list[SocketResponse]:
         kind, data = read.kind, read.data
-        lane_id = _lane_of(data)
+        if kind is not None:  # a JSON object with a string `type`: the hot path, every delta
+            lane_id = data.get("stream_id")
+            if lane_id is not None and not isinstance(lane_id, str):
+                lane_id = repr(lane_id)  # as `_lane_of`
+            if kind.startswith(_BESIDE_PREFIXES):
+                self._side_event(read, at, position, lane_id)
+                return []
+            response = data.get("response")
+        else:
+            lane_id = _lane_of(data)
+            response = data.get("response") if isinstance(data, dict) else None
         lane = self._lanes.get(lane_id)
         turn = lane.active if lane is not None else None
         finished: list[SocketResponse] = []
-        if kind is not None and kind.startswith("response.steer."):
-            steer = data.get("steer")
-            named = _string(steer.get("previous_response_id")) if isinstance(steer, dict) else None
-            self._beside(read, at, position, self._running(named), named)
-            return []
-        if kind is not None and kind.startswith("codex."):  # rate limits, beside the response
-            self._beside(read, at, position, turn, None)
-            return []
-        response_id = _response_id(data)
+        response_id = _string(response.get("id")) if isinstance(response, dict) else None
         if response_id is not None and lane is not None:
             turn = self._owner(lane, response_id, kind)
         elif kind == "error" and turn is None and lane_id is None:
@@ -242,12 +243,25 @@ class ResponsesSocket:
         if turn is None:
             self._keep(read, at, False, position, "no response was running on its lane")
             return finished
-        self._fold(turn, read, at, position)
-        if kind in BESIDE_SERVER:
-            turn.side.append(self._entry(read, at, False, turn.started, position))
-        if kind in TERMINAL or kind == "error":
-            finished.append(self._end(turn, at, None))
+        self._fold(turn, read, at, position, response)
+        if kind in _ENDS_OR_BESIDE:
+            if kind in BESIDE_SERVER:
+                turn.side.append(self._entry(read, at, False, turn.started, position))
+            if kind in TERMINAL or kind == "error":
+                finished.append(self._end(turn, at, None))
         return finished
+
+    def _side_event(self, read: Message, at: float, position: int, lane_id: str | None) -> None:
+        """`response.steer.*` beside the response it names, `codex.*` (rate limits) beside the
+        one running on its lane."""
+        data = read.data
+        if read.kind is not None and read.kind.startswith("response.steer."):
+            steer = data.get("steer")
+            named = _string(steer.get("previous_response_id")) if isinstance(steer, dict) else None
+            self._beside(read, at, position, self._running(named), named)
+            return
+        lane = self._lanes.get(lane_id)
+        self._beside(read, at, position, lane.active if lane is not None else None, None)
 
     def _owner(self, lane: _Lane, response_id: str, kind: str | None) -> _Turn | None:
         """The response a lifecycle event is about: the one with its id, else the running one
@@ -282,19 +296,22 @@ class ResponsesSocket:
             lane.waiting.appendleft(turn)
         return turn, finished
 
-    def _fold(self, turn: _Turn, read: Message, at: float, position: int) -> None:
+    def _fold(self, turn: _Turn, read: Message, at: float, position: int, response: Any) -> None:
+        """The event into its response's accumulator (`response`: the event's own `response`
+        object, if any: the first one with an id names the response)."""
         acc = turn.acc
         if acc is None:
             acc = turn.acc = self.provider.accumulator()
         if turn.first_byte_at is None:
             turn.first_byte_at = at
-        acc.feed(read.event)
+        if read.kind is not None and isinstance(acc, OpenAIResponses):
+            acc.feed_parsed(read.event, read.data)  # parsed once, in `read_message`
+        else:
+            acc.feed(read.event)
         turn.events += 1
         turn.last_message = position
-        if turn.response_id is None and read.kind is not None and isinstance(read.data, dict):
-            response = read.data.get("response")
-            if isinstance(response, dict):
-                turn.response_id = _string(response.get("id"))
+        if turn.response_id is None and read.kind is not None and isinstance(response, dict):
+            turn.response_id = _string(response.get("id"))
         if turn.first_token_at is None and acc.content_started:
             turn.first_token_at = at
 

@@ -17,6 +17,9 @@ from addon.wire.jsonvalue import loads_exact
 
 NOT_AN_OBJECT = "message"
 """The event name of a message that is not a JSON object with a string `type`."""
+_new = tuple.__new__
+"""Builds a named tuple from all its fields in C: twice as fast as calling the class, and this
+runs for every message of a socket."""
 
 
 class Message(NamedTuple):
@@ -42,15 +45,18 @@ def read_message(content: bytes | str, *, is_text: bool = True) -> Message:
         size = len(content)
         return Message(Event(NOT_AN_OBJECT, ""), None, None, f"binary message ({size} bytes)")
     text = content if isinstance(content, str) else content.decode("utf-8", "replace")
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        return Message(Event(NOT_AN_OBJECT, text), None, None, f"not JSON ({exc})")
+    try:  # the bytes as they came: when valid UTF-8 (orjson checks) the same JSON as `text`
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        try:  # not UTF-8, or not JSON: what the text says, in orjson's words when it is not
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            return Message(Event(NOT_AN_OBJECT, text), None, None, f"not JSON ({exc})")
     kind = data.get("type") if isinstance(data, dict) else None
     if not isinstance(kind, str):
         problem = "has no string `type`" if isinstance(data, dict) else "not a JSON object"
         return Message(Event(NOT_AN_OBJECT, text), data, None, problem)
-    return Message(Event(kind, text), data, kind, None)
+    return _new(Message, (_new(Event, (kind, text, None, None)), data, kind, None))
 
 
 def exact(message: Message) -> Any:

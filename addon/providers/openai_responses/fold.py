@@ -71,9 +71,18 @@ class OpenAIResponses(Addressing):
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def _feed(self, event: ServerSentEvent) -> None:
+    def feed_parsed(self, event: ServerSentEvent, data: JSON) -> None:
+        """`feed` for an event whose JSON the caller has parsed already, from `event.data`
+        (a WebSocket message is parsed once, to route it): the same fold, one parse fewer."""
         try:
-            data = orjson.loads(event.data)
+            self._feed(event, data)
+        except Exception as exc:  # as in `feed`
+            self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+
+    def _feed(self, event: ServerSentEvent, data: Any = None) -> None:
+        try:
+            if data is None:
+                data = orjson.loads(event.data)
             kind = data["type"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             self._odd_event(event)
