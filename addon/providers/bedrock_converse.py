@@ -152,6 +152,34 @@ class BedrockConverse(Accumulator):
 
     # Folding --------------------------------------------------------------------------------
 
+    def feed_all(self, events: list[Event]) -> None:
+        """`_feed`'s fast path inline: one more text fragment of an open text block costs no
+        call; any other event, or a delta that is not that, goes through `_feed` from scratch."""
+        blocks = self._blocks
+        loads = _loads
+        feed = self._feed
+        fast = 0  # deltas taken here, not yet counted in `_events`
+        for event in events:
+            if event[0] == "contentBlockDelta":
+                try:
+                    data = loads(event[1])
+                    block = blocks[data["contentBlockIndex"]]
+                    text = data["delta"]["text"]
+                except Exception:  # `_feed` reads it again and says what is wrong
+                    pass
+                else:
+                    if block.kind == "text" and not block.stopped and type(text) is str:
+                        block.parts.append(text)
+                        fast += 1
+                        continue
+            self._events += fast
+            fast = 0
+            try:
+                feed(event)
+            except Exception as exc:  # as in `Accumulator.feed_all`
+                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+        self._events += fast
+
     def _feed(self, event: Event) -> None:
         self._events += 1
         name = event.event
