@@ -93,6 +93,7 @@ class InvokeStreamDecoder:
         tails = self._tails
         types = self._types
         a2b = _a2b_base64
+        type_size = self._type_size
         for name, payload, start in zip(names, payloads, starts, strict=True):
             if name != "chunk":
                 if isinstance(name, str):
@@ -120,12 +121,15 @@ class InvokeStreamDecoder:
                 self.errors.append(f"chunk at byte {at}: `bytes` is not base64 ({exc}); kept")
                 append(Event("chunk", frames.text(payload, at)))
                 continue
-            name = types.get(raw[: self._type_size]) or self._inner_name(raw)
+            inner = types.get(raw[:type_size])
+            if inner is None:
+                inner = self._inner_name(raw)
+                type_size = self._type_size
             try:
                 text = _utf8(raw)
             except UnicodeDecodeError:
                 text = frames.text(raw, base + start)
-            append(_new_tuple(Event, (name, text, None, None)))
+            append(_new_tuple(Event, (inner, text, None, None)))
         return events
 
     def _plain_tail(self, tail: bytes) -> bool:
