@@ -49,6 +49,7 @@ MAX_PAYLOAD_SIZE = 24 * 1024 * 1024
 
 _PRELUDE = struct.Struct(">III")
 _PRELUDE_WORDS = struct.Struct(">QI")  # the two lengths as one key, and the prelude CRC
+_CRC_AND_PRELUDE = struct.Struct(">IQI")  # a message CRC and the prelude after it
 _UINT32 = struct.Struct(">I")
 _UINT16 = struct.Struct(">H")
 _FIXED = {  # header value type -> (size, struct) for the fixed-size integer types
@@ -365,27 +366,37 @@ class EventStreamDecoder:
         return base, names, payloads, starts
 
     def _run(self, data: bytes, at: int) -> tuple[list[str], list[bytes], int]:
-        """The `event` frames from `at` of shapes seen before, up to the first that is not."""
+        """The `event` frames from `at` of shapes seen before, up to the first that is not.
+
+        One `unpack` per frame reads its message CRC and the next frame's prelude together.
+        A prelude whose lengths were not seen before, or whose CRC is not theirs, a cut frame,
+        a bad message CRC or a header block not seen before ends the run: `_one` decides.
+        """
         names: list[str] = []
         payloads: list[bytes] = []
         add_name = names.append
         add_payload = payloads.append
         known = self._names
         preludes = self._preludes
-        unpack = _PRELUDE_WORDS.unpack_from
+        unpack_next = _CRC_AND_PRELUDE.unpack_from
         unpack_crc = _UINT32.unpack_from
         end = len(data)
-        while end - at >= PRELUDE_SIZE:
-            lengths, prelude_crc = unpack(data, at)
-            if preludes.get(lengths) != prelude_crc:
-                break  # lengths not seen before, or a bad prelude CRC: `_one` decides
+        if end - at < PRELUDE_SIZE:
+            return names, payloads, at
+        lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
+        while preludes.get(lengths) == prelude_crc:
             total = lengths >> 32
             if total > end - at:
                 break
+            payload_start = at + PRELUDE_SIZE + (lengths & 0xFFFFFFFF)
             payload_end = at + total - 4
-            if crc32(data[at:payload_end]) != unpack_crc(data, payload_end)[0]:
+            if payload_end + 16 <= end:
+                message_crc, lengths, prelude_crc = unpack_next(data, payload_end)
+            else:  # no whole prelude after this frame: the run ends with it
+                message_crc = unpack_crc(data, payload_end)[0]
+                lengths = -1
+            if crc32(data[at:payload_end]) != message_crc:
                 break
-            payload_start = payload_end - total + MIN_FRAME_SIZE + (lengths & 0xFFFFFFFF)
             name = known.get(data[at + PRELUDE_SIZE : payload_start])
             if name is None:
                 break
@@ -408,20 +419,25 @@ class EventStreamDecoder:
         add_start = starts.append
         known = self._names
         preludes = self._preludes
-        unpack = _PRELUDE_WORDS.unpack_from
+        unpack_next = _CRC_AND_PRELUDE.unpack_from
         unpack_crc = _UINT32.unpack_from
         end = len(data)
-        while end - at >= PRELUDE_SIZE:
-            lengths, prelude_crc = unpack(data, at)
-            if preludes.get(lengths) != prelude_crc:
-                break
+        if end - at < PRELUDE_SIZE:
+            return at
+        lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
+        while preludes.get(lengths) == prelude_crc:
             total = lengths >> 32
             if total > end - at:
                 break
+            payload_start = at + PRELUDE_SIZE + (lengths & 0xFFFFFFFF)
             payload_end = at + total - 4
-            if crc32(data[at:payload_end]) != unpack_crc(data, payload_end)[0]:
+            if payload_end + 16 <= end:
+                message_crc, lengths, prelude_crc = unpack_next(data, payload_end)
+            else:
+                message_crc = unpack_crc(data, payload_end)[0]
+                lengths = -1
+            if crc32(data[at:payload_end]) != message_crc:
                 break
-            payload_start = payload_end - total + MIN_FRAME_SIZE + (lengths & 0xFFFFFFFF)
             name = known.get(data[at + PRELUDE_SIZE : payload_start])
             if name is None:
                 break
