@@ -384,7 +384,7 @@ class EventStreamDecoder:
         if end - at < PRELUDE_SIZE:
             return names, payloads, at
         lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
-        while preludes.get(lengths) == prelude_crc:
+        while preludes.get(lengths) == prelude_crc or self._learn(data, at, lengths, prelude_crc):
             total = lengths >> 32
             if total > end - at:
                 break
@@ -425,7 +425,7 @@ class EventStreamDecoder:
         if end - at < PRELUDE_SIZE:
             return at
         lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
-        while preludes.get(lengths) == prelude_crc:
+        while preludes.get(lengths) == prelude_crc or self._learn(data, at, lengths, prelude_crc):
             total = lengths >> 32
             if total > end - at:
                 break
@@ -447,6 +447,24 @@ class EventStreamDecoder:
             at += total
         return at
 
+    def _learn(self, data: bytes, at: int, lengths: int, prelude_crc: int) -> bool:
+        """Whether a prelude of lengths not seen before is good (then remembered for `_run`);
+        False leaves it to `_one`, which says what is wrong."""
+        total = lengths >> 32
+        headers_size = lengths & 0xFFFFFFFF
+        if not (
+            MIN_FRAME_SIZE + headers_size <= total
+            and headers_size <= MAX_HEADERS_SIZE
+            and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+            and crc32(data[at : at + 8]) == prelude_crc
+        ):
+            return False
+        preludes = self._preludes
+        if len(preludes) >= _PRELUDE_CACHE_SIZE:
+            preludes.clear()
+        preludes[lengths] = prelude_crc
+        return True
+
     def _one(self, data: bytes, at: int) -> tuple[int, FrameKind | None, int, int]:
         """The frame at `at`, read with every check; teaches `_run` its prelude and headers.
 
@@ -467,10 +485,7 @@ class EventStreamDecoder:
             if not self._prelude_problem(at, total, headers_size, prelude_crc, data, end):
                 self._need = total  # a good prelude: wait for the rest of the frame
             return at, None, 0, 0
-        preludes = self._preludes
-        if len(preludes) >= _PRELUDE_CACHE_SIZE:
-            preludes.clear()
-        preludes[total << 32 | headers_size] = prelude_crc
+        self._learn(data, at, total << 32 | headers_size, prelude_crc)
         frame_end = at + total
         payload_end = frame_end - 4
         if crc32(data[at:payload_end]) != _UINT32.unpack_from(data, payload_end)[0]:
