@@ -4,6 +4,10 @@ Each `chunk` frame carries `{"bytes": base64(JSON), "p": padding}`; each becomes
 whose data is the inner JSON text, named by the inner object's leading `type` when it has one
 (so an Anthropic stream reads exactly like its SSE events) and "chunk" otherwise. Exception
 frames pass through as events named by their exception type, already written to `errors`.
+
+Speed: the frames come from `EventStreamDecoder.collect`; the usual payload is read with a
+`find`, a lookup of the text after the base64 among the tails seen before (Bedrock's padding is
+a prefix of one alphabet) and a lookup of the inner `{"type":"…"` start seen before.
 """
 
 from __future__ import annotations
