@@ -181,7 +181,20 @@ class BedrockInvoke(Accumulator):
         self._sync()
 
     def feed_all(self, events: list[Event]) -> None:
-        super().feed_all(events)
+        """As `Accumulator.feed_all`; a Claude text delta goes straight to the Anthropic fold
+        (it never carries Bedrock's keys, which only the last chunk has)."""
+        feed = self._feed
+        inner = self._anthropic._feed if self._anthropic is not None else None
+        for event in events:
+            try:
+                if inner is not None and event[0] == "content_block_delta":
+                    inner(event)
+                else:
+                    feed(event)
+                    if inner is None and self._anthropic is not None:
+                        inner = self._anthropic._feed
+            except Exception as exc:  # as in `Accumulator.feed_all`
+                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
         self._sync()
 
     def _sync(self) -> None:

@@ -15,15 +15,20 @@ CRC is wrong is dropped and decoding goes on with the next one (its length was c
 prelude CRC); a prelude whose CRC or lengths are wrong leaves no way to find the next frame, so
 the rest of the body is not decoded; a body that ends inside a frame is reported by `close`.
 
-Speed: a frame is checked with two `zlib.crc32` calls and read with `struct`; bytes are looked
-at through memoryviews, never one by one; a header block seen before (a stream repeats a few)
-is parsed once. Chunks that end inside a frame are kept and joined once the frame is whole.
+Speed: a frame is checked with `zlib.crc32` and read with `struct`, in one tight loop per
+run of ordinary frames (`_run`); the first frame of any new shape, and every frame that is not
+ordinary (a bad checksum, a cut frame, an exception), is read by the careful `_one`, which then
+teaches the loop that shape: a header block seen before (a stream repeats a few) is parsed once,
+and the prelude CRC of two lengths seen before is looked up instead of computed again (the
+checksum of the same 8 bytes, remembered). The payloads of a run are decoded in one `map`.
+Chunks that end inside a frame are kept and joined once the frame is whole.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from itertools import repeat
 from types import MappingProxyType
 from typing import NamedTuple
 from uuid import UUID
@@ -43,6 +48,8 @@ MAX_HEADERS_SIZE = 128 * 1024  # the limits botocore enforces
 MAX_PAYLOAD_SIZE = 24 * 1024 * 1024
 
 _PRELUDE = struct.Struct(">III")
+_PRELUDE_WORDS = struct.Struct(">QI")  # the two lengths as one key, and the prelude CRC
+_CRC_AND_PRELUDE = struct.Struct(">IQI")  # a message CRC and the prelude after it
 _UINT32 = struct.Struct(">I")
 _UINT16 = struct.Struct(">H")
 _FIXED = {  # header value type -> (size, struct) for the fixed-size integer types
@@ -53,11 +60,14 @@ _FIXED = {  # header value type -> (size, struct) for the fixed-size integer typ
     8: (8, struct.Struct(">q")),  # timestamp: milliseconds since the epoch
 }
 _HEADER_CACHE_SIZE = 64
+_PRELUDE_CACHE_SIZE = 4096
 
 EVENT, EXCEPTION, ERROR, OTHER = range(4)
 """What a frame is, by its `:message-type`: decided once per distinct header block."""
 
 _new_tuple = tuple.__new__
+_utf8 = bytes.decode
+_NONES = repeat(None)
 
 
 class Frame(NamedTuple):
@@ -141,6 +151,8 @@ class EventStreamDecoder:
         self._offset = 0  # stream offset of the first pending byte
         self._broken = False  # a bad prelude: nothing after it can be framed
         self._kinds: dict[bytes, FrameKind] = {}
+        self._names: dict[bytes, str] = {}  # header block -> name, for `event` frames only
+        self._preludes: dict[int, int] = {}  # the two lengths (8 bytes) -> their good CRC
 
     @property
     def errors(self) -> list[str]:
@@ -257,7 +269,7 @@ class EventStreamDecoder:
             self._pending_size = 0
 
     def _prelude_problem(
-        self, at: int, total: int, headers_size: int, crc: int, view: memoryview, end: int
+        self, at: int, total: int, headers_size: int, crc: int, view: bytes | memoryview, end: int
     ) -> bool:
         """Whether the prelude at `at` is bad (and decoding stops); False: the frame is cut."""
         if crc32(view[at : at + 8]) != crc:
@@ -274,7 +286,10 @@ class EventStreamDecoder:
         found = _classify(MappingProxyType(parse_headers(raw_headers)))
         if len(self._kinds) >= _HEADER_CACHE_SIZE:
             self._kinds.clear()  # headers that vary per frame: no use keeping them
+            self._names.clear()
         self._kinds[raw_headers] = found
+        if found.kind == EVENT:
+            self._names[raw_headers] = found.name
         return found
 
     def _stop(self, at: int, why: str) -> None:
@@ -292,9 +307,221 @@ class EventStreamDecoder:
         """Decode one chunk; returns one event per frame it completed."""
         data = self._take(chunk)
         events: list[Event] = []
-        if data is not None:
-            self._frames_in(data, events)
+        if data is None:
+            return events
+        end = len(data)
+        at = 0
+        while True:
+            start = at
+            names, payloads, at = self._run(data, at)
+            if names:
+                self._emit(data, start, names, payloads, events)
+            if end - at < PRELUDE_SIZE:
+                self._need = PRELUDE_SIZE
+                break
+            after, kind, payload_start, payload_end = self._one(data, at)
+            if after == at:
+                break
+            if kind is not None:
+                payload = data[payload_start:payload_end]
+                if kind.kind == EVENT:
+                    events.append(Event(kind.name, self.text(payload, self._offset + at)))
+                else:
+                    events.append(self.event_for(kind, payload, self._offset + at))
+            at = after
+        self.frames += len(events)
+        self._keep_rest(data, at)
         return events
+
+    def collect(self, chunk: bytes) -> tuple[int, list[str | FrameKind], list[bytes], list[int]]:
+        """Decode one chunk into its frames, for framings built on this one (Bedrock's `chunk`).
+
+        Returns the stream offset of the buffer, and per good frame: its name (an `event`
+        frame) or its `FrameKind` (any other), its payload, and its start in the buffer.
+        """
+        data = self._take(chunk)
+        names: list[str | FrameKind] = []
+        payloads: list[bytes] = []
+        starts: list[int] = []
+        base = self._offset
+        if data is None:
+            return base, names, payloads, starts
+        end = len(data)
+        at = 0
+        while True:
+            at = self._run_starts(data, at, names, payloads, starts)
+            if end - at < PRELUDE_SIZE:
+                self._need = PRELUDE_SIZE
+                break
+            after, kind, payload_start, payload_end = self._one(data, at)
+            if after == at:
+                break
+            if kind is not None:
+                names.append(kind.name if kind.kind == EVENT else kind)
+                payloads.append(data[payload_start:payload_end])
+                starts.append(at)
+            at = after
+        self.frames += len(names)
+        self._keep_rest(data, at)
+        return base, names, payloads, starts
+
+    def _run(self, data: bytes, at: int) -> tuple[list[str], list[bytes], int]:
+        """The `event` frames from `at` of shapes seen before, up to the first that is not.
+
+        One `unpack` per frame reads its message CRC and the next frame's prelude together.
+        A prelude whose lengths were not seen before, or whose CRC is not theirs, a cut frame,
+        a bad message CRC or a header block not seen before ends the run: `_one` decides.
+        """
+        names: list[str] = []
+        payloads: list[bytes] = []
+        add_name = names.append
+        add_payload = payloads.append
+        known = self._names
+        preludes = self._preludes
+        unpack_next = _CRC_AND_PRELUDE.unpack_from
+        unpack_crc = _UINT32.unpack_from
+        end = len(data)
+        if end - at < PRELUDE_SIZE:
+            return names, payloads, at
+        lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
+        while preludes.get(lengths) == prelude_crc or self._learn(data, at, lengths, prelude_crc):
+            total = lengths >> 32
+            if total > end - at:
+                break
+            payload_start = at + PRELUDE_SIZE + (lengths & 0xFFFFFFFF)
+            payload_end = at + total - 4
+            if payload_end + 16 <= end:
+                message_crc, lengths, prelude_crc = unpack_next(data, payload_end)
+            else:  # no whole prelude after this frame: the run ends with it
+                message_crc = unpack_crc(data, payload_end)[0]
+                lengths = -1
+            if crc32(data[at:payload_end]) != message_crc:
+                break
+            name = known.get(data[at + PRELUDE_SIZE : payload_start])
+            if name is None:
+                break
+            add_name(name)
+            add_payload(data[payload_start:payload_end])
+            at += total
+        return names, payloads, at
+
+    def _run_starts(
+        self,
+        data: bytes,
+        at: int,
+        names: list[str | FrameKind],
+        payloads: list[bytes],
+        starts: list[int],
+    ) -> int:
+        """`_run` into the lists of `collect`, with each frame's start; returns where it ended."""
+        add_name = names.append
+        add_payload = payloads.append
+        add_start = starts.append
+        known = self._names
+        preludes = self._preludes
+        unpack_next = _CRC_AND_PRELUDE.unpack_from
+        unpack_crc = _UINT32.unpack_from
+        end = len(data)
+        if end - at < PRELUDE_SIZE:
+            return at
+        lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
+        while preludes.get(lengths) == prelude_crc or self._learn(data, at, lengths, prelude_crc):
+            total = lengths >> 32
+            if total > end - at:
+                break
+            payload_start = at + PRELUDE_SIZE + (lengths & 0xFFFFFFFF)
+            payload_end = at + total - 4
+            if payload_end + 16 <= end:
+                message_crc, lengths, prelude_crc = unpack_next(data, payload_end)
+            else:
+                message_crc = unpack_crc(data, payload_end)[0]
+                lengths = -1
+            if crc32(data[at:payload_end]) != message_crc:
+                break
+            name = known.get(data[at + PRELUDE_SIZE : payload_start])
+            if name is None:
+                break
+            add_name(name)
+            add_payload(data[payload_start:payload_end])
+            add_start(at)
+            at += total
+        return at
+
+    def _learn(self, data: bytes, at: int, lengths: int, prelude_crc: int) -> bool:
+        """Whether a prelude of lengths not seen before is good (then remembered for `_run`);
+        False leaves it to `_one`, which says what is wrong."""
+        total = lengths >> 32
+        headers_size = lengths & 0xFFFFFFFF
+        if not (
+            MIN_FRAME_SIZE + headers_size <= total
+            and headers_size <= MAX_HEADERS_SIZE
+            and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+            and crc32(data[at : at + 8]) == prelude_crc
+        ):
+            return False
+        preludes = self._preludes
+        if len(preludes) >= _PRELUDE_CACHE_SIZE:
+            preludes.clear()
+        preludes[lengths] = prelude_crc
+        return True
+
+    def _one(self, data: bytes, at: int) -> tuple[int, FrameKind | None, int, int]:
+        """The frame at `at`, read with every check; teaches `_run` its prelude and headers.
+
+        Returns where the next frame starts (`at` itself: stop here, the frame is cut or the
+        stream is broken), the frame's kind (None: dropped, already in `errors`) and where
+        its payload starts and ends.
+        """
+        end = len(data)
+        total, headers_size, prelude_crc = _PRELUDE.unpack_from(data, at)
+        if (
+            not (
+                MIN_FRAME_SIZE + headers_size <= total <= end - at
+                and headers_size <= MAX_HEADERS_SIZE
+                and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+            )
+            or crc32(data[at : at + 8]) != prelude_crc
+        ):
+            if not self._prelude_problem(at, total, headers_size, prelude_crc, data, end):
+                self._need = total  # a good prelude: wait for the rest of the frame
+            return at, None, 0, 0
+        self._learn(data, at, total << 32 | headers_size, prelude_crc)
+        frame_end = at + total
+        payload_end = frame_end - 4
+        if crc32(data[at:payload_end]) != _UINT32.unpack_from(data, payload_end)[0]:
+            self._errors.append(
+                f"frame at byte {self._offset + at}: message checksum does not match; "
+                f"its {total} bytes were dropped"
+            )
+            return frame_end, None, 0, 0
+        payload_start = at + PRELUDE_SIZE + headers_size
+        raw_headers = data[at + PRELUDE_SIZE : payload_start]
+        kind = self._kinds.get(raw_headers)
+        if kind is None:
+            try:
+                kind = self._kind(raw_headers)
+            except ValueError as exc:
+                self._errors.append(f"frame at byte {self._offset + at}: {exc}; it was dropped")
+                return frame_end, None, 0, 0
+        return frame_end, kind, payload_start, payload_end
+
+    def _emit(
+        self, data: bytes, start: int, names: list[str], payloads: list[bytes], events: list[Event]
+    ) -> None:
+        """The events of a run from `_run`, which began at `start` in `data`."""
+        count = len(events)
+        try:
+            events += map(
+                _new_tuple,
+                repeat(Event),
+                zip(names, map(_utf8, payloads), _NONES, _NONES, strict=False),
+            )
+        except UnicodeDecodeError:  # one payload is not UTF-8: each is decoded on its own
+            del events[count:]
+            at = self._offset + start
+            for name, payload in zip(names, payloads, strict=True):
+                events.append(Event(name, self.text(payload, at)))
+                at += _UINT32.unpack_from(data, at - self._offset)[0]
 
     def event(self, frame: Frame) -> Event:
         """The event for one frame from `feed_frames`, as `feed` would have made it."""
