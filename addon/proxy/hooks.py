@@ -60,10 +60,10 @@ class LLMRebuild:
         options.reject_bad_booleans()
         # Re-adding a view under the same name replaces it, so script reloads are harmless.
         contentviews.add(LLMResponseView(self.resolver))
+        _settle_heap()
 
     def running(self) -> None:
         self._running = True
-        _settle_heap()
 
     def configure(self, updated: set[str]) -> None:
         """A bad value is one sentence: an error at start-up (mitmproxy then stops, with no
@@ -212,14 +212,22 @@ class LLMRebuild:
         return path
 
 
+_settled = False
+
+
 def _settle_heap() -> None:
-    """Load the prices, then move everything loaded so far out of the collector's sight.
+    """Once per process, at load (before mitmproxy listens): load the prices, then move
+    everything loaded so far out of the collector's sight.
 
     Loaded lazily, the prices cost the first LLM call's hook half a second (every stream
     through the proxy waits) and, soon after, a full collection over the whole heap (0.1-0.2 s
     more). Frozen at start-up, mitmproxy's, our and the price tables' objects are never
     traversed again: a full collection then walks only what flows left behind.
     """
+    global _settled
+    if _settled:
+        return
+    _settled = True
     from addon.insights.cost import preload
 
     try:
