@@ -48,6 +48,7 @@ class Plan:
     sdk: bool = True
     live: bool = True
     live_rounds: int = 3
+    live_only: bool = False
 
 
 @dataclass
@@ -422,6 +423,10 @@ def parse_args(argv: list[str] | None) -> Plan:
     parser.add_argument("--no-ccproxy", action="store_true", help="skip ccproxy (no venv made)")
     parser.add_argument("--no-sdk", action="store_true", help="skip the official SDK helpers")
     parser.add_argument("--no-live", action="store_true", help="skip the mitmdump part")
+    parser.add_argument(
+        "--live-only", action="store_true", help="only the mitmdump part (CPU and delay)"
+    )
+    parser.add_argument("--live-rounds", type=int, help="rounds of the mitmdump part (default 3)")
     parser.add_argument("--rounds", type=int, help="rounds for fast contenders (default 5)")
     parser.add_argument("--big-rounds", type=int, help="rounds on 200k streams (default 2)")
     parser.add_argument(
@@ -436,6 +441,11 @@ def parse_args(argv: list[str] | None) -> Plan:
     plan.ccproxy = not args.no_ccproxy
     plan.sdk = not args.no_sdk
     plan.live = plan.live and not args.no_live
+    if args.live_only:
+        plan.live, plan.live_only, plan.sdk, plan.ccproxy = True, True, False, False
+        plan.sizes = (SMALL,)
+    if args.live_rounds:
+        plan.live_rounds = args.live_rounds
     if args.rounds:
         plan.rounds = args.rounds
     if args.big_rounds:
@@ -443,6 +453,23 @@ def parse_args(argv: list[str] | None) -> Plan:
     if args.all_big_slow:
         plan.big_slow_kinds = KINDS
     return plan
+
+
+def run_live_part(plan: Plan, corpus: list[Stream], generated: list[Stream]) -> dict[str, Any]:
+    from benchmarks.live import run_live
+
+    log("live: mitmdump with and without the addon ...")
+    by_name = {s.name: s for s in generated}
+    blast = [(p, s.provider) for s in generated if s.deltas == SMALL for p in s.paths]
+    blast += [(p, s.provider) for s in corpus for p in s.paths]
+    paced = [(by_name[f"{SHORT_API[p]} text 2k"].paths[0], p) for p in APIS]
+    live = run_live(blast, paced, rounds=plan.live_rounds, log=log)
+    from addon.record import rebuild
+
+    jobs = blast + paced
+    complete = sum(bool(rebuild(p, path.read_bytes())["complete"]) for path, p in jobs)
+    live["expected_complete"] = plan.live_rounds * complete
+    return live
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -466,6 +493,12 @@ def main(argv: list[str] | None = None) -> None:
                 same[stream.name] = check_same_as_sdk(stream, sdk)
         log("same result as the SDK helper: " + ", ".join(f"{k}: {v}" for k, v in same.items()))
 
+    if plan.live_only:
+        live = run_live_part(plan, corpus, generated)
+        print("\n".join(["", *live_table(live), "", *targets([], {}, live)]))
+        print(f"load average at start {info['load_at_start']}, at end {os.getloadavg()}")
+        return
+
     ccproxy = None
     if plan.ccproxy:
         from benchmarks.ccproxy_env import CCProxyWorker
@@ -482,21 +515,7 @@ def main(argv: list[str] | None = None) -> None:
         if ccproxy is not None:
             ccproxy.close()
 
-    live = None
-    if plan.live:
-        from benchmarks.live import run_live
-
-        log("live: mitmdump with and without the addon ...")
-        by_name = {s.name: s for s in generated}
-        blast = [(p, s.provider) for s in generated if s.deltas == SMALL for p in s.paths]
-        blast += [(p, s.provider) for s in corpus for p in s.paths]
-        paced = [(by_name[f"{SHORT_API[p]} text 2k"].paths[0], p) for p in APIS]
-        live = run_live(blast, paced, rounds=plan.live_rounds, log=log)
-        from addon.record import rebuild
-
-        jobs = blast + paced
-        complete = sum(bool(rebuild(p, path.read_bytes())["complete"]) for path, p in jobs)
-        live["expected_complete"] = plan.live_rounds * complete
+    live = run_live_part(plan, corpus, generated) if plan.live else None
 
     info["load_at_end"] = os.getloadavg()
     info["seconds"] = round(time.perf_counter() - started, 1)

@@ -107,10 +107,17 @@ class CostResult:
     reason: str | None = None
 
 
+def preload() -> None:
+    """Build the price data now (half a second of CPU) rather than inside the first call's
+    hook, where it would hold every stream going through the proxy."""
+    _snapshot()
+    _registry()
+
+
 @cache
 def _snapshot() -> DataSnapshot:
     """Our own snapshot of the bundled prices: immune to an `UpdatePrices` in the process.
-    Built on first use (the price data takes a quarter of a second to import)."""
+    Built on first use or by `preload` (the price data takes a quarter of a second to import)."""
     from genai_prices import data
 
     return DataSnapshot(providers=data.providers, from_auto_update=False)

@@ -24,8 +24,11 @@ FEED_SLICE = 1 << 16
 """A whole body is decoded in slices of this many bytes: a few hundred events at a time stay
 in the CPU cache, where one pass over a 50 MB body would not (a third faster there)."""
 
-HOLD_BYTES = 8 << 10
-"""Live chunks after the first content are decoded together once this many bytes are held."""
+HOLD_BYTES = 16 << 10
+"""Live chunks after the first content are decoded together once this many bytes are held.
+Measured inside mitmdump (paced streams): 16 KiB decodes a quarter cheaper per byte than
+8 KiB, 32 KiB four times dearer (the batch no longer stays in the CPU cache between
+mitmproxy's own work); one 16 KiB decode holds the event loop about 0.3 ms."""
 
 RECORD_KEYS = (
     "flow_id",
