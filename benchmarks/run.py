@@ -1,8 +1,13 @@
 """The benchmark: every contender on the same streams, interleaved, then the report.
 
-    uv run python -m benchmarks            # full run (about 4-5 minutes on 2 cores)
-    uv run python -m benchmarks --quick    # fewer rounds, no 200k streams, no live part
-    uv run python -m benchmarks.framings   # the other framings: Bedrock, Gemini, Ollama
+    uv run python -m benchmarks            # everything (about 12-15 minutes on 2 cores)
+    uv run python -m benchmarks --quick    # fewer rounds, no 200k streams, no mitmdump
+    uv run python -m benchmarks.framings   # only the other framings: Bedrock, Gemini, Ollama, WS
+    uv run python -m benchmarks.ceiling    # only the proxy's ceiling
+
+The full run is the SSE APIs against their floor, the SDK helpers and ccproxy; then the other
+framings (`benchmarks/framings.py`); then the live part through two mitmdumps
+(`benchmarks/live.py`) and the ceiling (`benchmarks/ceiling.py`); then every target's verdict.
 
 See docs/benchmarks.md for what is measured and the latest results.
 """
@@ -49,6 +54,8 @@ class Plan:
     live: bool = True
     live_rounds: int = 3
     live_only: bool = False
+    framings: bool = True
+    ceiling: bool = True
 
 
 @dataclass
@@ -406,6 +413,37 @@ def targets(
     return out
 
 
+def run_framings(plan: Plan) -> list[dict[str, Any]]:
+    """The framings that are not plain SSE, each against its own floor."""
+    from benchmarks import framings
+
+    log("other framings: event-stream, SSE with CRLF, JSON array, NDJSON, WebSocket ...")
+    fplan = framings.Plan(sizes=plan.sizes)
+    if BIG not in plan.sizes:
+        fplan.rounds = 5
+    all_streams = framings.make_streams(fplan.sizes)
+    framings.run_rounds(all_streams, fplan)
+    return framings.summary(all_streams)
+
+
+def framing_targets(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for key, limit, what in (
+        ("rebuild_over_floor", 1.5, "rebuild ÷ floor"),
+        ("rebuild_linearity", 1.2, "time per event, 200k ÷ 2k"),
+    ):
+        values = [(row[key], row["stream"]) for row in rows if row[key] is not None]
+        if not values:
+            continue
+        missed = [f"{name} {value:.2f}x" for value, name in values if value > limit]
+        worst = max(values)
+        out.append(
+            f"- other framings, {what}: worst {worst[0]:.2f}x ({worst[1]}) — target ≤ {limit}x: "
+            + ("met on all" if not missed else f"NOT met on {len(missed)}: {', '.join(missed)}")
+        )
+    return out
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -427,6 +465,12 @@ def parse_args(argv: list[str] | None) -> Plan:
         "--live-only", action="store_true", help="only the mitmdump part (CPU and delay)"
     )
     parser.add_argument("--live-rounds", type=int, help="rounds of the mitmdump part (default 3)")
+    parser.add_argument(
+        "--no-framings", action="store_true", help="skip the other framings (benchmarks.framings)"
+    )
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="skip the proxy's ceiling (benchmarks.ceiling)"
+    )
     parser.add_argument("--rounds", type=int, help="rounds for fast contenders (default 5)")
     parser.add_argument("--big-rounds", type=int, help="rounds on 200k streams (default 2)")
     parser.add_argument(
@@ -437,15 +481,18 @@ def parse_args(argv: list[str] | None) -> Plan:
     args = parser.parse_args(argv)
     plan = Plan()
     if args.quick:
-        plan = Plan(rounds=3, slow_rounds=2, sizes=(SMALL,), live=False)
+        plan = Plan(rounds=3, slow_rounds=2, sizes=(SMALL,), live=False, ceiling=False)
     plan.ccproxy = not args.no_ccproxy
     plan.sdk = not args.no_sdk
     plan.live = plan.live and not args.no_live
     if args.live_only:
         plan.live, plan.live_only, plan.sdk, plan.ccproxy = True, True, False, False
         plan.sizes = (SMALL,)
+        args.no_framings = args.no_ceiling = True
     if args.live_rounds:
         plan.live_rounds = args.live_rounds
+    plan.framings = not args.no_framings
+    plan.ceiling = plan.ceiling and not args.no_ceiling
     if args.rounds:
         plan.rounds = args.rounds
     if args.big_rounds:
@@ -468,7 +515,9 @@ def run_live_part(plan: Plan, corpus: list[Stream], generated: list[Stream]) -> 
 
     jobs = blast + paced
     complete = sum(bool(rebuild(p, path.read_bytes())["complete"]) for path, p in jobs)
-    live["expected_complete"] = plan.live_rounds * complete
+    warm = blast[: live["warm_up_flows"]]
+    warm_complete = sum(bool(rebuild(p, path.read_bytes())["complete"]) for path, p in warm)
+    live["expected_complete"] = plan.live_rounds * complete + warm_complete
     return live
 
 
@@ -517,6 +566,15 @@ def main(argv: list[str] | None = None) -> None:
 
     live = run_live_part(plan, corpus, generated) if plan.live else None
 
+    framing_rows = run_framings(plan) if plan.framings else None
+    ceiling = None
+    if plan.ceiling:
+        from benchmarks.ceiling import Plan as CeilingPlan
+        from benchmarks.ceiling import run_ceiling
+
+        log("ceiling: concurrent streams through mitmdump with and without the addon ...")
+        ceiling = run_ceiling(CeilingPlan(log=log))
+
     info["load_at_end"] = os.getloadavg()
     info["seconds"] = round(time.perf_counter() - started, 1)
     lines = [
@@ -536,13 +594,24 @@ def main(argv: list[str] | None = None) -> None:
     if live:
         lines += [
             "",
-            f"Live, through mitmdump ({live['flows']} flows per proxy; records written "
+            f"Live, through mitmdump ({live['flows']} flows per proxy after "
+            f"{live['warm_up_flows']} warm-up flows; records written "
             f"{live['records']}, complete {live['complete_records']}, as offline "
             f"{live['expected_complete']}):",
             "",
             *live_table(live),
         ]
+    if framing_rows is not None:
+        from benchmarks import framings
+
+        lines += ["", "Other framings:", "", *framings.table(framing_rows)]
+    if ceiling is not None:
+        lines += ["", "Ceiling:", "", *ceiling["lines"]]
     lines += ["", "Targets:", "", *targets(all_streams, results, live)]
+    if framing_rows is not None:
+        lines += framing_targets(framing_rows)
+    if ceiling is not None:
+        lines += ceiling["targets"]
     if same:
         lines += [
             "",
@@ -562,6 +631,8 @@ def main(argv: list[str] | None = None) -> None:
         "streams": {s.name: {"bytes": s.size, "events": s.events} for s in all_streams},
         "results": {name: {c: t.__dict__ for c, t in per.items()} for name, per in results.items()},
         "live": live,
+        "framings": framing_rows,
+        "ceiling": {k: v for k, v in ceiling.items() if k != "lines"} if ceiling else None,
         "same_as_sdk": same,
         "left_out": left_out,
     }
