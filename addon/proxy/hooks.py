@@ -216,7 +216,7 @@ _settled = False
 
 
 def _settle_heap() -> None:
-    """Once per process, at load (before mitmproxy listens): load the prices, then move
+    """Once per process, when the script loads: load the prices, then move
     everything loaded so far out of the collector's sight.
 
     Loaded lazily, the prices cost the first LLM call's hook half a second (every stream
