@@ -17,6 +17,7 @@ has a run of 19 digits is parsed again with pydantic-core (orjson makes floats o
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -94,11 +95,13 @@ class _OllamaStream(Accumulator):
     def _merge(self, line: JSON, data: str) -> None:
         raise NotImplementedError
 
-    def _note_fast(self, last: JSON | None, started: bool, thinks: bool) -> None:
-        """What the loop in `feed_all` merged: the last line's top-level fields, the flags."""
+    def _note_fast(self, last: JSON | None, started: bool, thinks: bool, first: int) -> None:
+        """What the loop in `feed_all` merged: the last line's top-level fields, the flags.
+        The loop appends every text piece, empty ones too; content has started once one of
+        those from `first` on is not empty."""
         if last is not None:
             self._top.update(last)
-        if started:
+        if started or (not self.content_started and any(islice(self._text, first, None))):
             self.content_started = True
         if thinks:
             self._thinks = True
@@ -149,52 +152,53 @@ class OllamaChat(_OllamaStream):
         line; any other line goes through `feed`. Their top-level fields are the same four on
         every line, so only the last one's are kept (`_note_fast`, before any other line).
         """
-        text = self._text.append
+        texts = self._text
+        text = texts.append
         thinking = self._thinking.append
         loads = _loads
         last = None
         started = thinks = False
+        first = len(texts)
         number = self._lines
         # Lines go the long way until one had a role (kept from the first), and after `done`.
         fast = bool(self._message) and not self.done
         for event in events:
             number += 1
             try:
-                line = loads(event.data)
+                line = loads(event[1])  # `data`: an index costs less than the field's name
                 message = line["message"]
+                content = message["content"]
                 if (
                     fast
                     and len(line) == 4
                     and line["done"] is False
-                    and "model" in line
                     and "created_at" in line
+                    and "model" in line
+                    and type(content) is str
                     and "role" in message
-                    and type(message["content"]) is str
                 ):
                     size = len(message)
                     if size == 2:
-                        if message["content"]:
-                            text(message["content"])
-                            started = True
+                        text(content)
                         last = line
                         continue
                     if size == 3 and type(message["thinking"]) is str:
-                        if message["content"]:
-                            text(message["content"])
+                        text(content)
                         if message["thinking"]:
                             thinking(message["thinking"])
-                        started = started or bool(message["content"] or message["thinking"])
+                            started = True
                         thinks = True
                         last = line
                         continue
             except (KeyError, TypeError, ValueError):
                 pass
-            self._note_fast(last, started, thinks)
+            self._note_fast(last, started, thinks, first)
             last = None
             self._lines = number - 1
             self.feed(event)
+            first = len(texts)
             fast = bool(self._message) and not self.done
-        self._note_fast(last, started, thinks)
+        self._note_fast(last, started, thinks, first)
         self._lines = number
 
     def _merge(self, line: JSON, data: str) -> None:
@@ -284,50 +288,50 @@ class OllamaGenerate(_OllamaStream):
     def feed_all(self, events: list[Event]) -> None:
         """Lines of `model`, `created_at`, `response` (and `thinking`) and `done: false` are
         merged in this loop, as in `OllamaChat.feed_all`; any other line goes through `feed`."""
-        text = self._text.append
+        texts = self._text
+        text = texts.append
         thinking = self._thinking.append
         loads = _loads
         last = None
         started = thinks = False
+        first = len(texts)
         number = self._lines
         fast = not self.done
         for event in events:
             number += 1
             try:
-                line = loads(event.data)
+                line = loads(event[1])  # `data`: an index costs less than the field's name
                 response = line["response"]
                 size = len(line)
                 if (
                     fast
                     and (size == 4 or size == 5)
                     and line["done"] is False
-                    and "model" in line
                     and "created_at" in line
+                    and "model" in line
                     and type(response) is str
                 ):
                     if size == 4:
-                        if response:
-                            text(response)
-                            started = True
+                        text(response)
                         last = line
                         continue
                     if type(line["thinking"]) is str:
-                        if response:
-                            text(response)
+                        text(response)
                         if line["thinking"]:
                             thinking(line["thinking"])
-                        started = started or bool(response or line["thinking"])
+                            started = True
                         thinks = True
                         last = line
                         continue
             except (KeyError, TypeError, ValueError):
                 pass
-            self._note_fast(last, started, thinks)
+            self._note_fast(last, started, thinks, first)
             last = None
             self._lines = number - 1
             self.feed(event)
+            first = len(texts)
             fast = not self.done
-        self._note_fast(last, started, thinks)
+        self._note_fast(last, started, thinks, first)
         self._lines = number
 
     def _merge(self, line: JSON, data: str) -> None:
