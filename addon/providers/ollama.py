@@ -177,6 +177,8 @@ class OllamaChat(_OllamaStream):
                     and type(content) is str
                     and "role" in message
                 ):
+                    if last is None:
+                        self._top.update(line)  # the first line of a run sets the key order
                     size = len(message)
                     if size == 2:
                         text(content)
@@ -210,16 +212,23 @@ class OllamaChat(_OllamaStream):
             return
         content = message.get("content")
         thinking = message.get("thinking")
+        known = (content is not None) + (thinking is not None) + ("role" in message)
+        rare = len(message) > known or not self._message  # `_merge_message` reads it all
         if content:
-            self._text.append(content)
-            self.content_started = True
+            if type(content) is str:
+                self._text.append(content)
+                self.content_started = True
+            elif not rare:  # (`_merge_message` says so otherwise)
+                self.errors.append(f"line #{self._lines}: `message.content` is not text")
         if thinking is not None:
             self._thinks = True
-            if thinking:
+            if type(thinking) is not str:
+                if not rare:
+                    self.errors.append(f"line #{self._lines}: `message.thinking` is not text")
+            elif thinking:
                 self._thinking.append(thinking)
                 self.content_started = True
-        known = (content is not None) + (thinking is not None) + ("role" in message)
-        if len(message) > known or not self._message:
+        if rare:
             self._merge_message(message, line, data)
 
     def _merge_message(self, message: JSON, line: JSON, data: str) -> None:
@@ -295,6 +304,7 @@ class OllamaGenerate(_OllamaStream):
         last = None
         started = thinks = False
         first = len(texts)
+        run = 0  # the key count of the lines since the last call of `feed`
         number = self._lines
         fast = not self.done
         for event in events:
@@ -311,6 +321,13 @@ class OllamaGenerate(_OllamaStream):
                     and "model" in line
                     and type(response) is str
                 ):
+                    if size != run:
+                        # The first line of a run of one key set sets the key order, and the
+                        # run before it is applied first (its last line, as in `_note_fast`).
+                        if last is not None:
+                            self._top.update(last)
+                        self._top.update(line)
+                        run = size
                     if size == 4:
                         text(response)
                         last = line
@@ -330,6 +347,7 @@ class OllamaGenerate(_OllamaStream):
             self._lines = number - 1
             self.feed(event)
             first = len(texts)
+            run = 0
             fast = not self.done
         self._note_fast(last, started, thinks, first)
         self._lines = number
