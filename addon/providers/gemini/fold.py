@@ -182,7 +182,7 @@ class GeminiGenerateContent(Accumulator):
             if template is not None:
                 part_template, candidates_template, keys, fragments, thought = template
                 try:
-                    chunk = loads(event.data)
+                    chunk = loads(event[1])  # `data`: an index costs less than the name
                     candidates = chunk["candidates"]
                     part = candidates[0]["content"]["parts"][0]
                     text = part_template["text"] = part["text"]
