@@ -50,6 +50,7 @@ token counts never need it.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
@@ -180,16 +181,17 @@ class GeminiGenerateContent(Accumulator):
         template = self._fast_template
         for event in events:
             if template is not None:
-                part_template, candidates_template, keys, fragments, thought = template
+                part_template, candidates_template, keys, size, fragments, thought = template
                 try:
                     chunk = loads(event[1])  # `data`: an index costs less than the name
                     candidates = chunk["candidates"]
                     part = candidates[0]["content"]["parts"][0]
                     text = part_template["text"] = part["text"]
+                    keys(chunk)  # every armed key is there (or KeyError), and `size` says no more
                     if (
                         type(text) is str
+                        and len(chunk) == size
                         and candidates == candidates_template
-                        and chunk.keys() == keys
                         and (not thought or part["thought"] is True)
                     ):
                         fragments.append(text)
@@ -220,9 +222,10 @@ class GeminiGenerateContent(Accumulator):
     _fast_index = 0
     _fast_role: Any = None
     _fast_part_size = 0  # fields of the part: `text`, and `thought` for thinking
-    _fast_template: tuple[JSON, list[Any], frozenset[str], list[str], bool] | None = None
+    _fast_template: tuple[JSON, list[Any], itemgetter[Any], int, list[str], bool] | None = None
     """For `feed_all`: the armed chunk's part and `candidates` (the part's `text` is filled in
-    per chunk), its top-level keys, the run's fragments, and whether the run is thinking."""
+    per chunk), a getter of its top-level keys and their count, the run's fragments, and
+    whether the run is thinking."""
 
     def _more_text(self, candidates: list[Any]) -> bool:
         """Join a chunk that only continues the text of the last one; False if it is not one."""
@@ -276,8 +279,9 @@ class GeminiGenerateContent(Accumulator):
             shape: JSON = {"content": {"parts": [part], "role": role}}
             if has_index:
                 shape["index"] = index
-            keys = frozenset(response) | {"candidates"}
-            self._fast_template = (part, [shape], keys, run.fragments, run.thought)
+            keys = itemgetter("candidates", *response)
+            size = 1 + len(response)
+            self._fast_template = (part, [shape], keys, size, run.fragments, run.thought)
 
     def _unwrap(self, chunk: JSON) -> JSON | None:
         """The `GenerateContentResponse` a chunk carries (Code Assist wraps it)."""
