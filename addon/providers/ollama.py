@@ -150,7 +150,8 @@ class OllamaChat(_OllamaStream):
         """Most lines hold `model`, `created_at`, `done: false` and a message of `role` and
         `content` (and `thinking`): those are merged in this loop, with locals and no call per
         line; any other line goes through `feed`. Their top-level fields are the same four on
-        every line, so only the last one's are kept (`_note_fast`, before any other line).
+        every line: the first line of a run sets their order in `_top`, and then only the
+        last one's values are kept (`_note_fast`, before any other line).
         """
         texts = self._text
         text = texts.append

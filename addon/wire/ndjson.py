@@ -10,8 +10,9 @@ body and is reported in `errors`, not emitted (its bytes are what the flow keeps
 line is ever parsed here; every other line goes to the accumulator unparsed.
 
 Bytes are split at the last line end of a chunk and the finished part is cut into lines and
-decoded by C code (`bytes.splitlines`, `bytes.strip`, `bytes.decode` over `map`); a long line
-over many chunks is joined once, when its line end arrives.
+decoded by C code: with no "\r" in it, decoded once and cut at "\n" (then checked to have
+nothing to strip); otherwise `bytes.splitlines`, `bytes.strip`, `bytes.decode` over `map`. A
+long line over many chunks is joined once, when its line end arrives.
 """
 
 from __future__ import annotations
