@@ -17,6 +17,7 @@ has a run of 19 digits is parsed again with pydantic-core (orjson makes floats o
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -94,11 +95,13 @@ class _OllamaStream(Accumulator):
     def _merge(self, line: JSON, data: str) -> None:
         raise NotImplementedError
 
-    def _note_fast(self, last: JSON | None, started: bool, thinks: bool) -> None:
-        """What the loop in `feed_all` merged: the last line's top-level fields, the flags."""
+    def _note_fast(self, last: JSON | None, started: bool, thinks: bool, first: int) -> None:
+        """What the loop in `feed_all` merged: the last line's top-level fields, the flags.
+        The loop appends every text piece, empty ones too; content has started once one of
+        those from `first` on is not empty."""
         if last is not None:
             self._top.update(last)
-        if started:
+        if started or (not self.content_started and any(islice(self._text, first, None))):
             self.content_started = True
         if thinks:
             self._thinks = True
@@ -147,54 +150,58 @@ class OllamaChat(_OllamaStream):
         """Most lines hold `model`, `created_at`, `done: false` and a message of `role` and
         `content` (and `thinking`): those are merged in this loop, with locals and no call per
         line; any other line goes through `feed`. Their top-level fields are the same four on
-        every line, so only the last one's are kept (`_note_fast`, before any other line).
+        every line: the first line of a run sets their order in `_top`, and then only the
+        last one's values are kept (`_note_fast`, before any other line).
         """
-        text = self._text.append
+        texts = self._text
+        text = texts.append
         thinking = self._thinking.append
         loads = _loads
         last = None
         started = thinks = False
+        first = len(texts)
         number = self._lines
         # Lines go the long way until one had a role (kept from the first), and after `done`.
         fast = bool(self._message) and not self.done
         for event in events:
             number += 1
             try:
-                line = loads(event.data)
+                line = loads(event[1])  # `data`: an index costs less than the field's name
                 message = line["message"]
+                content = message["content"]
                 if (
                     fast
                     and len(line) == 4
                     and line["done"] is False
-                    and "model" in line
                     and "created_at" in line
+                    and "model" in line
+                    and type(content) is str
                     and "role" in message
-                    and type(message["content"]) is str
                 ):
+                    if last is None:
+                        self._top.update(line)  # the first line of a run sets the key order
                     size = len(message)
                     if size == 2:
-                        if message["content"]:
-                            text(message["content"])
-                            started = True
+                        text(content)
                         last = line
                         continue
                     if size == 3 and type(message["thinking"]) is str:
-                        if message["content"]:
-                            text(message["content"])
+                        text(content)
                         if message["thinking"]:
                             thinking(message["thinking"])
-                        started = started or bool(message["content"] or message["thinking"])
+                            started = True
                         thinks = True
                         last = line
                         continue
             except (KeyError, TypeError, ValueError):
                 pass
-            self._note_fast(last, started, thinks)
+            self._note_fast(last, started, thinks, first)
             last = None
             self._lines = number - 1
             self.feed(event)
+            first = len(texts)
             fast = bool(self._message) and not self.done
-        self._note_fast(last, started, thinks)
+        self._note_fast(last, started, thinks, first)
         self._lines = number
 
     def _merge(self, line: JSON, data: str) -> None:
@@ -206,16 +213,23 @@ class OllamaChat(_OllamaStream):
             return
         content = message.get("content")
         thinking = message.get("thinking")
+        known = (content is not None) + (thinking is not None) + ("role" in message)
+        rare = len(message) > known or not self._message  # `_merge_message` reads it all
         if content:
-            self._text.append(content)
-            self.content_started = True
+            if type(content) is str:
+                self._text.append(content)
+                self.content_started = True
+            elif not rare:  # (`_merge_message` says so otherwise)
+                self.errors.append(f"line #{self._lines}: `message.content` is not text")
         if thinking is not None:
             self._thinks = True
-            if thinking:
+            if type(thinking) is not str:
+                if not rare:
+                    self.errors.append(f"line #{self._lines}: `message.thinking` is not text")
+            elif thinking:
                 self._thinking.append(thinking)
                 self.content_started = True
-        known = (content is not None) + (thinking is not None) + ("role" in message)
-        if len(message) > known or not self._message:
+        if rare:
             self._merge_message(message, line, data)
 
     def _merge_message(self, message: JSON, line: JSON, data: str) -> None:
@@ -284,50 +298,59 @@ class OllamaGenerate(_OllamaStream):
     def feed_all(self, events: list[Event]) -> None:
         """Lines of `model`, `created_at`, `response` (and `thinking`) and `done: false` are
         merged in this loop, as in `OllamaChat.feed_all`; any other line goes through `feed`."""
-        text = self._text.append
+        texts = self._text
+        text = texts.append
         thinking = self._thinking.append
         loads = _loads
         last = None
         started = thinks = False
+        first = len(texts)
+        run = 0  # the key count of the lines since the last call of `feed`
         number = self._lines
         fast = not self.done
         for event in events:
             number += 1
             try:
-                line = loads(event.data)
+                line = loads(event[1])  # `data`: an index costs less than the field's name
                 response = line["response"]
                 size = len(line)
                 if (
                     fast
                     and (size == 4 or size == 5)
                     and line["done"] is False
-                    and "model" in line
                     and "created_at" in line
+                    and "model" in line
                     and type(response) is str
                 ):
+                    if size != run:
+                        # The first line of a run of one key set sets the key order, and the
+                        # run before it is applied first (its last line, as in `_note_fast`).
+                        if last is not None:
+                            self._top.update(last)
+                        self._top.update(line)
+                        run = size
                     if size == 4:
-                        if response:
-                            text(response)
-                            started = True
+                        text(response)
                         last = line
                         continue
                     if type(line["thinking"]) is str:
-                        if response:
-                            text(response)
+                        text(response)
                         if line["thinking"]:
                             thinking(line["thinking"])
-                        started = started or bool(response or line["thinking"])
+                            started = True
                         thinks = True
                         last = line
                         continue
             except (KeyError, TypeError, ValueError):
                 pass
-            self._note_fast(last, started, thinks)
+            self._note_fast(last, started, thinks, first)
             last = None
             self._lines = number - 1
             self.feed(event)
+            first = len(texts)
+            run = 0
             fast = not self.done
-        self._note_fast(last, started, thinks)
+        self._note_fast(last, started, thinks, first)
         self._lines = number
 
     def _merge(self, line: JSON, data: str) -> None:

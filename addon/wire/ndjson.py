@@ -10,8 +10,9 @@ body and is reported in `errors`, not emitted (its bytes are what the flow keeps
 line is ever parsed here; every other line goes to the accumulator unparsed.
 
 Bytes are split at the last line end of a chunk and the finished part is cut into lines and
-decoded by C code (`bytes.splitlines`, `bytes.strip`, `bytes.decode` over `map`); a long line
-over many chunks is joined once, when its line end arrives.
+decoded by C code: with no "\r" in it, decoded once and cut at "\n" (then checked to have
+nothing to strip); otherwise `bytes.splitlines`, `bytes.strip`, `bytes.decode` over `map`. A
+long line over many chunks is joined once, when its line end arrives.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from addon.wire.events import Event
 
 _new_tuple = tuple.__new__
 _strip: Final = methodcaller("strip")
+_strip_text: Final = str.strip
 _NAME: Final = "message"
 
 
@@ -96,6 +98,22 @@ class NDJSONDecoder:
 
     def _events(self, done: bytes, offset: int) -> list[Event]:
         """Events for whole lines (`done` ends with a line end or is one line)."""
+        if b"\r" not in done:
+            # The common case, in fewer steps per line: decoded once, cut at "\n" (what
+            # `splitlines` cuts at when there is no "\r"), and checked to have nothing to strip
+            # (`str.strip` returns the same object then; it strips all that `bytes.strip` does).
+            try:
+                texts = done.decode().split("\n")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if not texts[-1]:
+                    texts.pop()
+                if list(map(_strip_text, texts)) == texts:
+                    texts = list(filter(None, texts))
+                    self.lines += len(texts)
+                    fields = zip(repeat(_NAME), texts, repeat(None), repeat(None), strict=False)
+                    return list(map(_new_tuple, repeat(Event), fields))
         lines = list(filter(None, map(_strip, done.splitlines())))
         try:
             texts = list(map(bytes.decode, lines))

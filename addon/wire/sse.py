@@ -33,11 +33,25 @@ _new_tuple = tuple.__new__
 _UTF8: type[codecs.BufferedIncrementalDecoder] = codecs.getincrementaldecoder("utf-8")  # type: ignore[assignment]
 _startswith = bytes.startswith
 _after_data = itemgetter(slice(len(b"data: "), None))
+_between_data_cr = itemgetter(slice(len(b"data: "), -1))  # without the "\r" of the line end
+_endswith = bytes.endswith
 _FEW_LINES = 32  # up to about ten events: a plain loop costs less than building the C pipeline
 _DECODERS: dict[str, Callable[[bytes], str]] = {
     "strict": bytes.decode,
     "replace": methodcaller("decode", "utf-8", "replace"),
 }
+
+
+def _only_crlf(chunk: bytes, after_cr: bool) -> bool:
+    """Whether every "\r" of `chunk` is followed by "\n" and every "\n" follows a "\r" (a
+    last "\r" pairs with the next chunk, a first "\n" with a "\r" before, if `after_cr`)."""
+    pairs = chunk.count(b"\r\n")
+    starts_lf = chunk[0] == 10
+    return (
+        starts_lf == after_cr
+        and chunk.count(b"\r") == pairs + (chunk[-1] == 13)
+        and chunk.count(b"\n") == pairs + starts_lf
+    )
 
 
 class SSEDecoder:
@@ -64,6 +78,8 @@ class SSEDecoder:
         self.bytes_seen = 0
         self._closed = False
         self._events_seen = 0
+        self._raw_crlf: bool | None = None  # see `_feed_crlf`; None until the first "\r"
+        self._tail = b""  # the last bytes of `_pending` (up to 3), while `_raw_crlf`
 
     @property
     def errors(self) -> Sequence[str]:
@@ -96,12 +112,25 @@ class SSEDecoder:
                 chunk = chunk[1:]
                 if not chunk:
                     return []
-        if b"\r" in chunk:
+        if b"\r" in chunk or self._raw_crlf:
+            if self._raw_crlf is not False:
+                events = self._feed_crlf(chunk)
+                if events is not None:
+                    return events
+                if self._pending:  # back to rewriting line ends, from the pending bytes on
+                    chunk = b"".join(self._pending) + chunk
+                    self._pending.clear()
+                if b"\r" not in chunk:
+                    return self._feed_lf(chunk)
             if self._lazy_utf8:
                 self._stop_lazy_utf8(chunk)
             if chunk[-1] == 13:  # "\r"
                 self._skip_lf = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return self._feed_lf(chunk)
+
+    def _feed_lf(self, chunk: bytes) -> list[ServerSentEvent]:
+        """A chunk whose line ends are all "\n" (rewritten so, or sent so)."""
         pending = self._pending
         # Events end at a blank line, "\n\n" once line ends are normalised. Until one arrives,
         # bytes are only kept (a huge event in many chunks is joined once, not per chunk).
@@ -132,6 +161,103 @@ class SSEDecoder:
         self._events_seen += len(events)
         return events
 
+    # Google sends every line end as CRLF. Rewriting each chunk to LF costs two passes that
+    # copy it, and once line ends are rewritten UTF-8 must be checked in a pass of its own.
+    # While every "\r" of the stream is followed by "\n" and every "\n" follows a "\r", the
+    # bytes are read as they are instead: events end at "\r\n\r\n", `_uniform` splits lines
+    # at "\r\n", and the offsets stay the stream's (UTF-8 is still checked lazily). The first
+    # chunk that breaks this hands the pending bytes and itself to the rewriting path.
+
+    def _feed_crlf(self, chunk: bytes) -> list[ServerSentEvent] | None:
+        """A chunk of a stream read with CRLF line ends; None if the stream is not (any more),
+        with nothing of this chunk taken (`_pending` is as it was)."""
+        pending = self._pending
+        if self._raw_crlf is None:
+            # Only from a clean start: nothing pending holds a line end (LF lines came first).
+            if self._skip_lf or any(b"\n" in p for p in pending):
+                self._raw_crlf = False
+                return None
+            self._raw_crlf = True
+            self._tail = b"".join(pending)[-3:]
+        tail = self._tail
+        if b"\r\n\r\n" not in chunk and b"\r\n\r\n" not in tail + chunk[:3]:
+            # No event ends here. Checked now, so a stream of bare "\r"s is found at once.
+            if not _only_crlf(chunk, tail.endswith(b"\r")):
+                self._raw_crlf = False
+                return None
+            pending.append(chunk)
+            self._tail = (tail + chunk[-3:])[-3:]
+            return []
+        whole = b"".join([*pending, chunk]) if pending else chunk
+        end = whole.rfind(b"\r\n\r\n")
+        rest = whole[end + 4 :]
+        done = whole[: end + 1]  # to the "\r" of its last line end: every line ends in "\r"
+        lines = done.split(b"\n")
+        if (
+            done.count(b"\r") != len(lines)
+            or not all(map(_endswith, lines, repeat(b"\r")))
+            or (rest and not _only_crlf(rest, False))
+        ):
+            self._raw_crlf = False
+            return None
+        pending.clear()
+        if rest:
+            pending.append(rest)
+        self._tail = rest[-3:]
+        try:
+            events = self._crlf_events(lines, done)
+        except UnicodeDecodeError:
+            self._found_invalid(done)
+            events = self._crlf_events(lines, done)
+        self._checked_to += end + 4
+        self._events_seen += len(events)
+        return events
+
+    def _crlf_events(self, lines: list[bytes], done: bytes) -> list[ServerSentEvent]:
+        """`_events` for lines that each end in "\r" (their "\n" split off)."""
+        events = self._uniform_crlf(lines)
+        if events is None:
+            text = done[:-1].decode("utf-8", self._errors).replace("\r\n", "\n")
+            events = self._blocks(text.split("\n\n"))
+        return events
+
+    def _uniform_crlf(self, lines: list[bytes]) -> list[ServerSentEvent] | None:
+        """`_uniform` for lines that each end in "\r": the same two shapes, in C."""
+        if self._retry is not None:
+            return None
+        count = len(lines)
+        decode = _DECODERS[self._errors]
+        blanks = count // 3
+        if count % 3 == 2 and lines[2::3].count(b"\r") == blanks:
+            names = lines[0::3]
+            distinct = set(names)
+            datas = lines[1::3]
+            if all(map(_startswith, distinct, repeat(b"event: "))) and all(
+                map(_startswith, datas, repeat(b"data: "))
+            ):
+                kinds = {name: decode(name[7:-1]) or "message" for name in distinct}
+                fields = zip(
+                    map(kinds.__getitem__, names),
+                    map(decode, map(_between_data_cr, datas)),
+                    repeat(self._last_id),
+                    repeat(None),
+                    strict=False,
+                )
+                return list(map(_new_tuple, repeat(ServerSentEvent), fields))
+        blanks = count // 2
+        if count % 2 == 1 and lines[1::2].count(b"\r") == blanks:
+            datas = lines[0::2]
+            if all(map(_startswith, datas, repeat(b"data: "))):
+                fields = zip(
+                    repeat("message"),
+                    map(decode, map(_between_data_cr, datas)),
+                    repeat(self._last_id),
+                    repeat(None),
+                    strict=False,
+                )
+                return list(map(_new_tuple, repeat(ServerSentEvent), fields))
+        return None
+
     def close(self) -> list[ServerSentEvent]:
         """End of stream: flush a last event that had no blank line after it."""
         if not self._lazy_utf8:
@@ -146,6 +272,8 @@ class SSEDecoder:
             except UnicodeDecodeError:
                 self._found_invalid(rest)
                 text = rest.decode("utf-8", self._errors)
+            if self._raw_crlf:
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
             lines = text.split("\n")
             if not lines[-1]:
                 lines.pop()  # the text ended with a line end, which is not a blank line
@@ -160,7 +288,10 @@ class SSEDecoder:
     def _events(self, done: bytes) -> list[ServerSentEvent]:
         events = self._uniform(done)
         if events is None:
-            events = self._blocks(done.decode("utf-8", self._errors).split("\n\n"))
+            text = done.decode("utf-8", self._errors)
+            if self._raw_crlf:
+                text = text.replace("\r\n", "\n")
+            events = self._blocks(text.split("\n\n"))
         return events
 
     # UTF-8 is checked lazily while the stream has no "\r": every byte of a finished part is
