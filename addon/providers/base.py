@@ -176,9 +176,14 @@ class Conversation:
 
 
 def json_text(value: Any) -> str:
-    """Compact JSON for a Part's text (integers of any width kept)."""
+    """Compact JSON for a Part's text (integers of any width kept); a string as it is."""
     if isinstance(value, str):
         return value
+    return compact_json(value)
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON of any value, strings quoted; integers of any width kept exact."""
     return dumps(value).decode("utf-8", "replace")
 
 

@@ -45,10 +45,21 @@ import orjson
 import pydantic_core
 
 from addon.providers.anthropic_messages import AnthropicMessages
-from addon.providers.base import JSON, Accumulator, Part, Provider, Route, Sample, Summary, Usage
+from addon.providers.base import (
+    JSON,
+    Accumulator,
+    Part,
+    Provider,
+    Route,
+    Sample,
+    Summary,
+    Usage,
+    compact_json,
+)
 from addon.providers.base import count as _count
-from addon.providers.bedrock_converse import BedrockConverse, converse_usage
+from addon.providers.bedrock_converse import BedrockConverse
 from addon.providers.bedrock_request import read_invoke
+from addon.providers.bedrock_shapes import converse_usage
 from addon.wire import Event
 from addon.wire.bedrock_chunks import (
     _BEDROCK_PREFIX,
@@ -344,7 +355,7 @@ class BedrockInvoke(Accumulator):
             return BedrockConverse.summarize(response)
         summary = Summary()
         if isinstance(response, list):
-            summary.parts.extend(Part("chunk", _json_text(chunk)) for chunk in response)
+            summary.parts.extend(Part("chunk", compact_json(chunk)) for chunk in response)
             return summary
         if kind == "titan":
             for result in response.get("results") or ():
@@ -430,13 +441,6 @@ def _is_plain_delta(body: Any) -> bool:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return repr(value)
 
 
 _MODEL_PATH = r"/model/[^/]+"

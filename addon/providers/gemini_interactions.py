@@ -45,6 +45,7 @@ from addon.providers.base import (
     Sample,
     Summary,
     Usage,
+    compact_json,
     count,
 )
 from addon.providers.gemini import describe_error, holds_wide_integers
@@ -375,15 +376,15 @@ def _step_parts(step: JSON) -> list[Part]:
                 parts.append(
                     Part("text", text)
                     if type(text) is str
-                    else Part(str(item.get("type")), _json_text(item))
+                    else Part(str(item.get("type")), compact_json(item))
                 )
     elif kind == "function_call":
         parts.append(
-            Part("tool_call", _json_text(step.get("arguments", {})), _str(step.get("name")))
+            Part("tool_call", compact_json(step.get("arguments", {})), _str(step.get("name")))
         )
     else:
         body = {k: v for k, v in step.items() if k not in ("type", "signature")}
-        parts.append(Part(str(kind), _json_text(body)))
+        parts.append(Part(str(kind), compact_json(body)))
     return parts
 
 
@@ -401,13 +402,6 @@ def _describe_failure(interaction: JSON) -> str:
 
 def _str(value: Any) -> str | None:
     return value if type(value) is str else None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return str(value)
 
 
 def _copy(value: Any) -> Any:

@@ -32,6 +32,7 @@ from addon.providers.base import (
     Sample,
     Summary,
     Usage,
+    compact_json,
     count,
 )
 from addon.providers.gemini import holds_wide_integers
@@ -287,7 +288,7 @@ class OllamaChat(_OllamaStream):
             for call in calls if type(calls) is list else []:
                 function = call.get("function") if type(call) is dict else None
                 if type(function) is dict:
-                    arguments = _json_text(function.get("arguments", {}))
+                    arguments = compact_json(function.get("arguments", {}))
                     summary.parts.append(Part("tool_call", arguments, _str(function.get("name"))))
         return summary
 
@@ -403,19 +404,12 @@ def describe_error(body: JSON) -> str:
     """Ollama's errors are a string (`{"error": "model 'x' not found"}`); some proxies nest."""
     error = body.get("error")
     if type(error) is dict:
-        return str(error.get("message") or _json_text(error))
+        return str(error.get("message") or compact_json(error))
     return str(error)
 
 
 def _str(value: Any) -> str | None:
     return value if type(value) is str else None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return str(value)
 
 
 def _copy(value: Any) -> Any:

@@ -27,20 +27,38 @@ Chunks that end inside a frame are kept and joined once the frame is whole.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
 from itertools import repeat
 from types import MappingProxyType
 from typing import NamedTuple
-from uuid import UUID
 from zlib import crc32
 
 import orjson
 
 from addon.wire.events import Event
+from addon.wire.eventstream_headers import (
+    ERROR,
+    EVENT,
+    EXCEPTION,
+    OTHER,
+    FrameKind,
+    Headers,
+    HeaderValue,
+    classify,
+    parse_headers,
+)
 
-HeaderValue = bool | int | bytes | str | UUID
-Headers = Mapping[str, HeaderValue]
-"""Read-only: one header block is parsed once and shared by every frame that repeats it."""
+__all__ = [
+    "ERROR",
+    "EVENT",
+    "EXCEPTION",
+    "OTHER",
+    "EventStreamDecoder",
+    "Frame",
+    "FrameKind",
+    "HeaderValue",
+    "Headers",
+    "parse_headers",
+]
 
 PRELUDE_SIZE = 12
 MIN_FRAME_SIZE = 16  # prelude and message CRC, no headers, empty payload
@@ -51,19 +69,8 @@ _PRELUDE = struct.Struct(">III")
 _PRELUDE_WORDS = struct.Struct(">QI")  # the two lengths as one key, and the prelude CRC
 _CRC_AND_PRELUDE = struct.Struct(">IQI")  # a message CRC and the prelude after it
 _UINT32 = struct.Struct(">I")
-_UINT16 = struct.Struct(">H")
-_FIXED = {  # header value type -> (size, struct) for the fixed-size integer types
-    2: (1, struct.Struct(">b")),
-    3: (2, struct.Struct(">h")),
-    4: (4, struct.Struct(">i")),
-    5: (8, struct.Struct(">q")),
-    8: (8, struct.Struct(">q")),  # timestamp: milliseconds since the epoch
-}
 _HEADER_CACHE_SIZE = 64
 _PRELUDE_CACHE_SIZE = 4096
-
-EVENT, EXCEPTION, ERROR, OTHER = range(4)
-"""What a frame is, by its `:message-type`: decided once per distinct header block."""
 
 _new_tuple = tuple.__new__
 _utf8 = bytes.decode
@@ -78,62 +85,8 @@ class Frame(NamedTuple):
     offset: int
 
 
-class FrameKind(NamedTuple):
-    """What a header block makes of a frame: its headers, `EVENT`/`EXCEPTION`/…, its name."""
-
-    headers: Headers
-    kind: int
-    name: str
-
-
 RawFrame = tuple[FrameKind, int, int, int]
 """A frame from `scan`: its kind, its payload's start and end in the buffer, its offset."""
-
-
-def parse_headers(raw: bytes | memoryview) -> dict[str, HeaderValue]:
-    """A frame's header block as a dict; raises ValueError when it is malformed."""
-    headers: dict[str, HeaderValue] = {}
-    size = len(raw)
-    at = 0
-    try:
-        while at < size:
-            name_size = raw[at]
-            name = bytes(raw[at + 1 : at + 1 + name_size]).decode("utf-8")
-            at += 1 + name_size
-            kind = raw[at]
-            at += 1
-            value: HeaderValue
-            if kind == 0:
-                value = True
-            elif kind == 1:
-                value = False
-            elif kind in _FIXED:
-                width, unpacker = _FIXED[kind]
-                (value,) = unpacker.unpack_from(raw, at)
-                at += width
-            elif kind in (6, 7):
-                (length,) = _UINT16.unpack_from(raw, at)
-                at += 2
-                if at + length > size:
-                    raise ValueError(f"header {name!r} runs past the header block")
-                data = bytes(raw[at : at + length])
-                value = data if kind == 6 else data.decode("utf-8")
-                at += length
-            elif kind == 9:
-                if at + 16 > size:
-                    raise ValueError(f"header {name!r} runs past the header block")
-                value = UUID(bytes=bytes(raw[at : at + 16]))
-                at += 16
-            else:
-                raise ValueError(f"header {name!r} has unknown value type {kind}")
-            if name in headers:
-                raise ValueError(f"header {name!r} appears twice")
-            headers[name] = value
-    except (IndexError, struct.error) as exc:
-        raise ValueError(f"header block is cut short ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"header text is not UTF-8 ({exc})") from None
-    return headers
 
 
 class EventStreamDecoder:
@@ -283,7 +236,7 @@ class EventStreamDecoder:
         return True
 
     def _kind(self, raw_headers: bytes) -> FrameKind:
-        found = _classify(MappingProxyType(parse_headers(raw_headers)))
+        found = classify(MappingProxyType(parse_headers(raw_headers)))
         if len(self._kinds) >= _HEADER_CACHE_SIZE:
             self._kinds.clear()  # headers that vary per frame: no use keeping them
             self._names.clear()
@@ -525,7 +478,7 @@ class EventStreamDecoder:
 
     def event(self, frame: Frame) -> Event:
         """The event for one frame from `feed_frames`, as `feed` would have made it."""
-        return self.event_for(_classify(frame.headers), frame.payload, frame.offset)
+        return self.event_for(classify(frame.headers), frame.payload, frame.offset)
 
     def event_for(self, kind: FrameKind, payload: memoryview | bytes, at: int) -> Event:
         """The event for one frame; notes exception and error frames in `errors`."""
@@ -570,20 +523,6 @@ class EventStreamDecoder:
         if self.bytes_seen and not self.frames and not self._errors:
             self._errors.append("no AWS event-stream frames found in the body")
         return []
-
-
-def _classify(headers: Headers) -> FrameKind:
-    """How a frame with these headers becomes an event: its kind and its name."""
-    message_type = headers.get(":message-type", "event")
-    if message_type == "event":
-        kind, name = EVENT, headers.get(":event-type")
-    elif message_type == "exception":
-        kind, name = EXCEPTION, headers.get(":exception-type")
-    elif message_type == "error":
-        kind, name = ERROR, headers.get(":error-code")
-    else:
-        kind, name = OTHER, headers.get(":event-type") or message_type
-    return FrameKind(headers, kind, name if isinstance(name, str) and name else "message")
 
 
 def _message(text: str) -> str:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from addon.providers.anthropic_messages.block import TOOL_USE_TYPES
-from addon.providers.base import JSON, Part, Summary
+from addon.providers.base import JSON, Part, Summary, compact_json
 
 
 def summarize(response: JSON) -> Summary:
@@ -25,7 +21,7 @@ def summarize(response: JSON) -> Summary:
     content = response.get("content")
     for block in content if isinstance(content, list) else ():
         if not isinstance(block, dict):
-            parts.append(Part("unknown", _json_text(block)))
+            parts.append(Part("unknown", compact_json(block)))
             continue
         block_type = block.get("type")
         if block_type == "text":
@@ -37,13 +33,13 @@ def summarize(response: JSON) -> Summary:
             parts.append(
                 Part(
                     "tool_call",
-                    _json_text(block.get("input")),
+                    compact_json(block.get("input")),
                     name=str(name) if name is not None else None,
                 )
             )
         else:
             rest = {k: v for k, v in block.items() if k != "type"}
-            parts.append(Part(str(block_type), _json_text(rest)))
+            parts.append(Part(str(block_type), compact_json(rest)))
     return summary
 
 
@@ -53,11 +49,4 @@ def error_text(body: JSON) -> str:
         described = [str(p) for p in (error.get("type"), error.get("message")) if p]
         if described:
             return ": ".join(described)
-    return _json_text(error)
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # e.g. integers wider than 64 bits from the tool-input parser
-        return repr(value)
+    return compact_json(error)

@@ -1,5 +1,6 @@
 """Google Gemini `generateContent` (AI Studio, Vertex AI, the Gemini CLI's Code Assist): the
-descriptors; the fold and its merge rules are in `fold.py`, reading a response in `summary.py`."""
+descriptors; the fold and its merge rules are in `fold.py`, the Code Assist wrapper in
+`code_assist.py`, reading a response in `summary.py`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ from typing import Final
 from urllib.parse import unquote_plus
 
 from addon.providers.base import JSON, Provider, Route, Sample
-from addon.providers.gemini.fold import (
-    GeminiCodeAssist,
-    GeminiGenerateContent,
-    holds_wide_integers,
-)
+from addon.providers.gemini.code_assist import GeminiCodeAssist
+from addon.providers.gemini.fold import GeminiGenerateContent, holds_wide_integers
 from addon.providers.gemini.summary import describe_error, summarize_response, usage_of
 from addon.wire.framing import Framing
 from addon.wire.jsonarray import JSONArrayDecoder

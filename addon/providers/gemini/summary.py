@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from addon.providers.base import JSON, Part, Summary, Usage, count
+from addon.providers.base import JSON, Part, Summary, Usage, compact_json, count
 
 
 def usage_of(response: JSON) -> Usage:
@@ -72,7 +70,7 @@ def _part(part: JSON) -> Part:
         call = part.get(key)
         if type(call) is dict:
             name = call.get("name", call.get("toolType"))
-            return Part(kind, _json_text(call.get("args", {})), _str(name))
+            return Part(kind, compact_json(call.get("args", {})), _str(name))
     code = part.get("executableCode")
     if type(code) is dict:
         return Part("executableCode", str(code.get("code", "")), _str(code.get("language")))
@@ -80,7 +78,7 @@ def _part(part: JSON) -> Part:
     if type(result) is dict:
         return Part("codeExecutionResult", str(result.get("output", "")))
     kind = next((k for k in part if k not in ("thoughtSignature", "thought")), "part")
-    return Part(kind, _json_text(part.get(kind)))
+    return Part(kind, compact_json(part.get(kind)))
 
 
 def describe_error(body: JSON) -> str:
@@ -90,16 +88,9 @@ def describe_error(body: JSON) -> str:
         status, code, message = error.get("status"), error.get("code"), error.get("message")
         head = " ".join(str(p) for p in (status, f"({code})" if code is not None else None) if p)
         text = ": ".join(p for p in (head, str(message) if message else "") if p)
-        return text or _json_text(error)
+        return text or compact_json(error)
     return str(error)
 
 
 def _str(value: Any) -> str | None:
     return value if type(value) is str else None
-
-
-def _json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # an integer wider than 64 bits
-        return str(value)
