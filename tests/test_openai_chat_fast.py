@@ -1,0 +1,303 @@
+"""Chat Completions: the common chunk's shortcut in `feed_all` changes nothing.
+
+Random chunk sequences, mostly the common shape (one choice, one fragment, the same
+top-level values) with every kind of near miss mixed in, are folded twice: through
+`feed_all` (the shortcut) and one `feed` at a time (the full merge only). The completion,
+the errors, the unknown events and the flags must be the same, byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from addon.providers.openai_chat import OpenAIChat
+from addon.providers.openai_chat.fast import make_shape
+from addon.wire import Event
+
+_CHUNK = "chat.completion.chunk"
+_ABSENT = object()
+
+texts = st.sampled_from(["", "a", " b", '{"x', "é"])
+
+
+def _maybe(common: Any, *others: Any) -> st.SearchStrategy[Any]:
+    """Mostly `common`, sometimes one of `others` (`_ABSENT` leaves the key out)."""
+    return st.one_of(st.just(common), st.just(common), st.just(common), st.sampled_from(others))
+
+
+@st.composite
+def tool_delta(draw: st.DrawFn) -> Any:
+    index = draw(_maybe(0, 1, 0.0, True, _ABSENT))
+    function: dict[str, Any] = {"arguments": draw(texts)}
+    if draw(st.integers(0, 5)) == 0:
+        function[draw(st.sampled_from(["name", "extra"]))] = draw(st.sampled_from([None, "f"]))
+    entry: dict[str, Any] = {"function": function}
+    if index is not _ABSENT:
+        entry["index"] = index
+    if draw(st.integers(0, 6)) == 0:
+        entry.update({"id": "call_1", "type": "function"})
+        function.setdefault("name", "f")
+    if draw(st.booleans()):
+        entry = {"function": entry.pop("function"), **entry}
+    calls: Any = [entry]
+    if draw(st.integers(0, 8)) == 0:
+        calls = draw(st.sampled_from([[], [entry, {"index": 1, "function": {"arguments": "y"}}]]))
+    return calls
+
+
+@st.composite
+def deltas(draw: st.DrawFn) -> Any:
+    kind = draw(
+        st.sampled_from(
+            ["content"] * 4 + ["reasoning"] * 2 + ["tool"] * 3 + ["refusal", "odd", "start"]
+        )
+    )
+    if kind == "content":
+        return {"content": draw(texts)}
+    if kind == "reasoning":
+        delta = {"reasoning_content": draw(texts)}
+        return {"content": None, **delta} if draw(st.booleans()) else delta
+    if kind == "tool":
+        delta = {"tool_calls": draw(tool_delta())}
+        return {"content": None, **delta} if draw(st.integers(0, 3)) == 0 else delta
+    if kind == "refusal":
+        return {"refusal": draw(texts)}
+    if kind == "start":
+        return draw(
+            st.sampled_from(
+                [
+                    {"role": "assistant", "content": "", "refusal": None},
+                    {"role": "assistant", "content": None},
+                    {"content": [{"type": "thinking", "thinking": "t"}]},
+                    {"content": [{"type": "text", "text": "x"}]},
+                    {"reasoning_details": [{"type": "reasoning.text", "index": 0, "text": "r"}]},
+                ]
+            )
+        )
+    return draw(
+        st.sampled_from(
+            [{}, None, "text", [], {"content": 5}, {"content": None}, {"new": None}, {"x": "y"}]
+        )
+    )
+
+
+@st.composite
+def choices(draw: st.DrawFn) -> Any:
+    choice: dict[str, Any] = {}
+    index = draw(_maybe(0, 1, 0.0, False, _ABSENT, "0"))
+    if index is not _ABSENT:
+        choice["index"] = index
+    choice["delta"] = draw(deltas())
+    for key, value in (
+        ("logprobs", draw(_maybe(None, _ABSENT, {"content": [{"token": "a"}], "refusal": None}))),
+        ("finish_reason", draw(_maybe(None, _ABSENT, "", "stop", 0))),
+        ("content_filter_results", draw(_maybe(_ABSENT, {}, {"hate": {"filtered": False}}))),
+    ):
+        if value is not _ABSENT:
+            choice[key] = value
+    if draw(st.integers(0, 9)) == 0:
+        choice = {"delta": choice.pop("delta"), **choice}
+    many = draw(st.integers(0, 12))
+    if many == 0:
+        return []
+    if many == 1:
+        return [choice, {**choice, "index": 1}]
+    if many == 2:
+        return draw(st.sampled_from([None, {}, "x", [1]]))
+    return [choice]
+
+
+_TOP_CHANGES: tuple[tuple[str, tuple[Any, ...]], ...] = (
+    ("id", ("c2", "", None, 1)),
+    ("object", (_ABSENT, "", "chat.completion")),
+    ("created", (7.0, True, 1, None, 8, "7", _ABSENT)),
+    ("model", ("n", None, _ABSENT)),
+    ("system_fingerprint", (None, "fp2", _ABSENT)),
+    ("usage", ({"prompt_tokens": 1}, {}, _ABSENT)),
+    ("obfuscation", ("xyz", None, _ABSENT)),
+    ("error", ({"message": "boom"}, None)),
+    ("x_groq", ({"id": "g", "usage": {"total_tokens": 3}},)),
+    ("prompt_filter_results", ([],)),
+)
+
+
+_LEAVES = ("content", "reasoning", "tool")
+# A stream of one kind of fragment (and now and then another kind).
+streams = st.tuples(st.sampled_from(_LEAVES), st.integers(8, 30)).flatmap(
+    lambda kind: st.lists(chunk_data(kind[0]), min_size=kind[1], max_size=kind[1])
+)
+
+
+@st.composite
+def chunk_data(draw: st.DrawFn, leaf: str) -> str:
+    """Half the chunks are the common one with a new fragment, the others near misses: a
+    choice drawn at random, one change inside the delta, or top-level changes."""
+    odd = draw(st.integers(0, 30))
+    if odd == 0:
+        return str(draw(st.sampled_from(["[DONE]", "", "  ", "not json", "[1, 2]", "5", "{"])))
+    if draw(st.integers(0, 9)) == 0:
+        leaf = draw(st.sampled_from(_LEAVES))
+    fragment = draw(texts)
+    delta: Any = {
+        "content": {"content": fragment},
+        "reasoning": {"content": None, "reasoning_content": fragment},
+        "tool": {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]},
+    }[leaf]
+    chunk: dict[str, Any] = {
+        "id": "c1",
+        "object": _CHUNK,
+        "created": 7,
+        "model": "m",
+        "system_fingerprint": "fp",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}],
+        "usage": None,
+        "obfuscation": "ob",
+    }
+    mode = draw(st.integers(0, 5))
+    if mode <= 2:
+        return orjson.dumps(chunk).decode()
+    if mode == 3:
+        chunk["choices"] = draw(choices())
+    elif mode == 4:
+        _change_delta(delta, draw(st.integers(0, 9)), draw(st.sampled_from([None, 5, [], "x"])))
+    for _ in range(draw(st.integers(1 if mode == 5 else 0, 3 if mode == 5 else 1))):
+        key, values = draw(st.sampled_from(_TOP_CHANGES))
+        value = draw(st.sampled_from(values))
+        if value is _ABSENT:
+            chunk.pop(key, None)
+        else:
+            chunk[key] = value
+    if draw(st.integers(0, 5)) == 0 and "obfuscation" in chunk:
+        del chunk["obfuscation"]
+        chunk[draw(st.sampled_from(["service_tier", "error", "choices2"]))] = "x"
+    if draw(st.integers(0, 9)) == 0:
+        chunk = {"choices": chunk.pop("choices", []), **chunk}
+    return orjson.dumps(chunk).decode()
+
+
+def _change_delta(delta: Any, change: int, value: Any) -> None:
+    """One near miss inside the common delta: a key more, less or renamed, another value."""
+    if "tool_calls" in delta:
+        entry = delta["tool_calls"][0]
+        function = entry["function"]
+        if change == 0:
+            entry["index"] = value if value is not None else 0.0
+        elif change == 1:
+            entry["index"] = True
+        elif change == 2:
+            entry["type"] = value
+        elif change == 3:
+            function["name"] = value
+        elif change == 4:
+            function["arguments"] = value
+        elif change == 5:
+            delta["tool_calls"].append(dict(entry))
+        elif change == 6:
+            del entry["index"]
+    if change == 7:
+        delta[_extra_key(value)] = value
+    elif change == 8:
+        key = next(iter(delta))
+        delta["other" if key != "other" else "content"] = delta.pop(key)
+    elif change == 9:
+        for key in delta:
+            if delta[key] is not None and "tool_calls" not in delta:
+                delta[key] = value
+
+
+def _extra_key(value: Any) -> str:
+    return "role" if value is None else "new"
+
+
+def _outcome(acc: OpenAIChat) -> bytes:
+    acc.finish()
+    return orjson.dumps(
+        {
+            "result": acc.result(),
+            "errors": acc.errors,
+            "unknown": acc.unknown,
+            "done": acc.done,
+            "started": acc.content_started,
+        }
+    )
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    streams,
+    st.lists(st.integers(0, 6), min_size=1, max_size=10),
+    st.booleans(),
+)
+def test_shortcut_gives_what_the_full_merge_gives(
+    data: list[str], batches: list[int], mix_single_feeds: bool
+) -> None:
+    events = [Event("message", d) for d in data]
+    full = OpenAIChat()
+    for event in events:
+        full.feed(event)
+    fast = OpenAIChat()
+    position, turn = 0, 0
+    while position < len(events):
+        size = batches[turn % len(batches)]
+        turn += 1
+        if size == 0 and mix_single_feeds:
+            fast.feed(events[position])  # `feed` between batches forgets the shortcut's shape
+            position += 1
+            continue
+        fast.feed_all(events[position : position + max(size, 1)])
+        position += max(size, 1)
+    assert _outcome(fast) == _outcome(full)
+
+
+def _common(delta: dict[str, Any], **top: Any) -> str:
+    chunk = {
+        "id": "c1",
+        "object": _CHUNK,
+        "created": 7,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}],
+        "usage": None,
+        "obfuscation": "ob",
+        **top,
+    }
+    return orjson.dumps(chunk).decode()
+
+
+def test_common_chunks_take_the_shortcut() -> None:
+    """The shape is made from the first content chunk and the rest only append."""
+    acc = OpenAIChat()
+    start = _common({"role": "assistant", "content": ""})
+    acc.feed_all([Event("message", d) for d in [start, _common({"content": "a"})]])
+    assert acc._shape is not None and acc._shape.leaf == "content"
+    acc.feed_all([Event("message", _common({"content": "b"}, obfuscation="zz"))] * 3)
+    acc.feed_all([Event("message", "[DONE]")])
+    assert acc._shape is None
+    result = acc.result()
+    assert result is not None
+    assert result["choices"][0]["message"]["content"] == "abbb"
+    assert acc._chunks == 5 and acc.errors == []
+
+
+def test_a_float_or_boolean_never_passes_for_the_integer_it_equals() -> None:
+    """(`created` comes from the opening chunk: an integer of another key shows it.)"""
+    acc = OpenAIChat()
+    seeds = (7, 7, 7.0)
+    acc.feed_all([Event("message", _common({"content": "a"}, created=None, seed=s)) for s in seeds])
+    assert acc._chunks == 3
+    result = acc.result()
+    assert result is not None and orjson.dumps(result["seed"]) == b"7.0"
+
+
+def test_no_shape_for_a_chunk_with_two_choices_or_a_finish_reason() -> None:
+    chunk = orjson.loads(_common({"content": "a"}))
+    acc = OpenAIChat()
+    acc.feed_all([Event("message", orjson.dumps(chunk).decode())] * 2)
+    assert make_shape(chunk, acc._choices) is not None
+    two = {**chunk, "choices": chunk["choices"] * 2}
+    finished = {**chunk, "choices": [{**chunk["choices"][0], "finish_reason": "stop"}]}
+    assert make_shape(two, acc._choices) is None
+    assert make_shape(finished, acc._choices) is None
