@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -301,3 +302,96 @@ def test_no_shape_for_a_chunk_with_two_choices_or_a_finish_reason() -> None:
     finished = {**chunk, "choices": [{**chunk["choices"][0], "finish_reason": "stop"}]}
     assert make_shape(two, acc._choices) is None
     assert make_shape(finished, acc._choices) is None
+
+
+_REASONING = {"content": None, "reasoning_content": "r"}
+_TOOL_START = {
+    "role": "assistant",
+    "tool_calls": [
+        {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    ],
+}
+
+
+def _call(**entry: Any) -> dict[str, Any]:
+    return {"tool_calls": [{"index": 0, "function": {"arguments": "x"}, **entry}]}
+
+
+NEAR_MISSES = {
+    "a null key the message lacks": (_REASONING, {"other": None, "reasoning_content": "s"}),
+    "a key more in the delta": ({"content": "a"}, {"content": "b", "new": None}),
+    "a number for the text": ({"content": "a"}, {"content": 5}),
+    "a null for the text": ({"content": "a"}, {"content": None, "refusal": None}),
+    "a list for the text": ({"content": "a"}, {"content": [{"type": "text", "text": "t"}]}),
+    "a float call index": (_call(), _call(index=0.0)),
+    "a boolean call index": (_call(), _call(index=True)),
+    "another call": (_call(), _call(index=1)),
+    "a call without index": (_call(), {"tool_calls": [{"function": {"arguments": "x"}}]}),
+    "a call with another id": (_call(), _call(id="call_2")),
+    "a call with a null name": (_call(), _call(function={"arguments": "x", "name": None})),
+    "a call with null arguments": (_call(), _call(function={"arguments": None})),
+    "a call with a name": (_call(), _call(function={"arguments": "x", "name": "g"})),
+    "two calls": (_call(), {"tool_calls": _call()["tool_calls"] * 2}),
+}
+
+
+@pytest.mark.parametrize("common, miss", NEAR_MISSES.values(), ids=NEAR_MISSES.keys())
+def test_a_near_miss_in_the_delta_takes_the_full_merge(common: Any, miss: Any) -> None:
+    start = _TOOL_START if "tool_calls" in common else {"role": "assistant", "content": "s"}
+    data = [_common(start), _common(common), _common(common), _common(miss), _common(common)]
+    _same_both_ways(data)
+    _same_both_ways(data[:-1])  # the last chunk may undo what the miss changed
+
+
+TOP_MISSES = {
+    "created as a float": {"created": 7.0},
+    "created as a boolean": {"created": True},
+    "a usage": {"usage": {"prompt_tokens": 1}},
+    "another id": {"id": "c2"},
+    "an error": {"error": {"message": "boom"}},
+    "another object": {"object": ""},
+}
+
+
+@pytest.mark.parametrize("top", TOP_MISSES.values(), ids=TOP_MISSES.keys())
+def test_a_near_miss_at_the_top_takes_the_full_merge(top: dict[str, Any]) -> None:
+    common = {"content": "a"}
+    data = [_common(common), _common(common), _common(common, **top), _common(common)]
+    swapped = orjson.loads(_common(common))
+    del swapped["obfuscation"]
+    _same_both_ways([*data, orjson.dumps({**swapped, "service_tier": "x"}).decode()])
+
+
+CHOICE_MISSES = {
+    "two choices": None,
+    "content filter results": {"content_filter_results": {"hate": {"filtered": False}}},
+    "no logprobs but a filter": {"content_filter_results": {}, "logprobs": _ABSENT},
+    "a finish reason": {"finish_reason": "stop"},
+    "logprobs": {"logprobs": {"content": [{"token": "x"}], "refusal": None}},
+    "a float index": {"index": 0.0},
+    "another index": {"index": 1},
+}
+
+
+@pytest.mark.parametrize("change", CHOICE_MISSES.values(), ids=CHOICE_MISSES.keys())
+def test_a_near_miss_in_the_choice_takes_the_full_merge(change: dict[str, Any] | None) -> None:
+    chunk = orjson.loads(_common({"content": "x"}))
+    choice = chunk["choices"][0]
+    if change is None:
+        chunk["choices"] = [choice, {**choice, "index": 1}]
+    else:
+        choice.update(change)
+        for key in [k for k, v in change.items() if v is _ABSENT]:
+            del choice[key]
+    common = _common({"content": "a"})
+    _same_both_ways([common, common, orjson.dumps(chunk).decode(), common])
+
+
+def _same_both_ways(data: list[str]) -> None:
+    events = [Event("message", d) for d in data]
+    full = OpenAIChat()
+    for event in events:
+        full.feed(event)
+    fast = OpenAIChat()
+    fast.feed_all(events)
+    assert _outcome(fast) == _outcome(full)
