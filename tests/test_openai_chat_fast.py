@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from addon.providers.openai_chat import OpenAIChat
+from addon.providers.openai_chat import OpenAIChat, fold
 from addon.providers.openai_chat.fast import make_shape
 from addon.wire import Event
 
@@ -232,15 +232,17 @@ def _outcome(acc: OpenAIChat) -> bytes:
     streams,
     st.lists(st.integers(0, 6), min_size=1, max_size=10),
     st.booleans(),
+    st.sampled_from([0, 0, 63]),
 )
 def test_shortcut_gives_what_the_full_merge_gives(
-    data: list[str], batches: list[int], mix_single_feeds: bool
+    data: list[str], batches: list[int], mix_single_feeds: bool, backoff_cap: int
 ) -> None:
     events = [Event("message", d) for d in data]
     full = OpenAIChat()
     for event in events:
         full.feed(event)
     fast = OpenAIChat()
+    fast.shape_backoff_cap = backoff_cap  # 0: a shape after every long merge (all chances)
     position, turn = 0, 0
     while position < len(events):
         size = batches[turn % len(batches)]
@@ -281,6 +283,20 @@ def test_common_chunks_take_the_shortcut() -> None:
     assert result is not None
     assert result["choices"][0]["message"]["content"] == "abbb"
     assert acc._chunks == 5 and acc.errors == []
+
+
+def test_a_shape_nothing_used_makes_the_next_tries_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where every chunk differs, shapes are made after fewer and fewer of them."""
+    tries: list[Any] = []
+
+    def counting(chunk: Any, choices: dict[int, Any]) -> Any:
+        tries.append(chunk)
+        return make_shape(chunk, choices)
+
+    monkeypatch.setattr(fold, "make_shape", counting)
+    acc = OpenAIChat()
+    acc.feed_all([Event("message", _common({"content": "a"}, usage={"n": n})) for n in range(200)])
+    assert len(tries) == 8  # after chunks 1, 3, 7, 15, 31, 63, 127 and 191
 
 
 def test_a_float_or_boolean_never_passes_for_the_integer_it_equals() -> None:
@@ -393,5 +409,6 @@ def _same_both_ways(data: list[str]) -> None:
     for event in events:
         full.feed(event)
     fast = OpenAIChat()
+    fast.shape_backoff_cap = 0
     fast.feed_all(events)
     assert _outcome(fast) == _outcome(full)

@@ -63,8 +63,7 @@ class Shape(NamedTuple):
     """Where the fragment goes: `append` of the fragments it continues."""
 
 
-def _getter(keys: list[str]) -> Callable[[JSON], Any] | None:
-    return itemgetter(*keys) if keys else None
+_DELTA = frozenset(("delta",))
 
 
 def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
@@ -80,31 +79,21 @@ def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
         return None
     state = choices.get(choice.get("index", 0))
     delta = choice.get("delta")
-    if state is None or type(delta) is not dict:
-        return None
-
-    repeated = [k for k in chunk if k != "choices" and k != "obfuscation"]
-    typed = [k for k in repeated if type(chunk[k]) is not str and chunk[k] is not None]
-    if not repeated or len(typed) > 1 or (typed and type(chunk[typed[0]]) is not int):
-        return None
-    top_values = _getter(repeated)
-    choice_keys = [k for k in choice if k != "delta"]
-    choice_values = _getter(choice_keys)
     if (
-        top_values is None
-        or choice_values is None
-        or not set(choice_keys) <= _STREAMED_CHOICE_KEYS
+        state is None
+        or type(delta) is not dict
         or choice.get("logprobs") is not None
         or choice.get("finish_reason")
+        or not choice.keys() - _DELTA <= _STREAMED_CHOICE_KEYS
+        or len(choice) < 2
     ):
         return None
 
     message = state["message"]
     nulls = [k for k, v in delta.items() if v is None]
-    leaves = [k for k, v in delta.items() if v is not None]
-    if len(leaves) != 1 or any(k not in message for k in nulls):
+    if len(delta) - len(nulls) != 1 or any(k not in message for k in nulls):
         return None
-    leaf = leaves[0]
+    leaf = next(k for k, v in delta.items() if v is not None)
     value = delta[leaf]
     call_index = None
     if type(value) is str:
@@ -113,7 +102,14 @@ def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
         call_index, target = _call_arguments(leaf, value, message)
     if type(target) is not _Fragments:
         return None
-    delta_nulls = _getter(nulls)
+
+    repeated = [k for k in chunk if k != "choices" and k != "obfuscation"]
+    typed = [k for k in repeated if type(chunk[k]) is not str and chunk[k] is not None]
+    if not repeated or len(typed) > 1 or (typed and type(chunk[typed[0]]) is not int):
+        return None
+    top_values = itemgetter(*repeated)
+    choice_values = itemgetter(*(k for k in choice if k != "delta"))
+    delta_nulls = itemgetter(*nulls) if nulls else None
 
     typed_key = typed[0] if typed else repeated[0]
     return Shape(

@@ -37,7 +37,7 @@ OpenAI-compatible servers stretch the format further; their own non-streamed sha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -60,6 +60,8 @@ from addon.wire.sse import ServerSentEvent
 
 class OpenAIChat(ChunkStream):
     provider = "openai-chat"
+    shape_backoff_cap: ClassVar[int] = 63
+    """The most chunks merged the long way that make no shape after a try nothing used."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,6 +76,11 @@ class OpenAIChat(ChunkStream):
         """The chunk that opened the first choice: its `id`, `created` and `x_groq` count."""
         self._shape: Shape | None = None
         """What a chunk must look like to take `feed_all`'s shortcut (None: none may)."""
+        self._shape_tried: int | None = None
+        """The chunk number a shape was last made after (None: not since the last check)."""
+        self._shape_backoff = 0
+        self._shape_wait = 0
+        """Chunks merged the long way that make no shape before the next try."""
 
     def feed_all(self, events: list[Event]) -> None:
         """The common chunk (`fast.py` says which) only appends its fragment, here, with
@@ -111,12 +118,10 @@ class OpenAIChat(ChunkStream):
                         and type(chunk[typed_key]) is typed_type
                         and extra_key in chunk
                     ):
-                        choices = chunk["choices"]
-                        choice = choices[0]
+                        (choice,) = chunk["choices"]  # ValueError unless one choice
                         delta = choice["delta"]
                         if (
-                            len(choices) == 1
-                            and len(choice) == choice_size
+                            len(choice) == choice_size
                             and choice_values(choice) == choice_reference
                             and len(delta) == delta_size
                             and (delta_nulls is None or delta_nulls(delta) == delta_null_reference)
@@ -127,8 +132,8 @@ class OpenAIChat(ChunkStream):
                                     append(value)
                                     number += 1
                                     continue
-                            elif len(value) == 1:
-                                entry = value[0]
+                            else:
+                                (entry,) = value
                                 index = entry["index"]
                                 function = entry["function"]
                                 if (
@@ -157,9 +162,26 @@ class OpenAIChat(ChunkStream):
         self._chunks = number
 
     def _next_shape(self, chunk: Any) -> Shape | None:
-        """The shortcut's shape after a chunk merged the long way (None: no shortcut yet)."""
+        """The shortcut's shape after a chunk merged the long way (None: no shortcut yet).
+
+        Where most chunks differ (logprobs, Azure's content filters per chunk), a shape made
+        after each would cost more than the shortcut saves: after a try that no chunk used,
+        the next 1, 3, 7, ... 63 chunks merged the long way make none."""
         if self.done or not self.content_started:
             return None
+        tried = self._shape_tried
+        if tried is not None:
+            self._shape_tried = None
+            if self._chunks == tried + 1:  # the last try took no chunk
+                self._shape_wait = self._shape_backoff = min(
+                    2 * self._shape_backoff + 1, self.shape_backoff_cap
+                )
+            else:
+                self._shape_backoff = 0
+        if self._shape_wait:
+            self._shape_wait -= 1
+            return None
+        self._shape_tried = self._chunks
         return make_shape(chunk, self._choices)
 
     def _feed(self, event: ServerSentEvent) -> None:
