@@ -126,7 +126,7 @@ _TOP_CHANGES: tuple[tuple[str, tuple[Any, ...]], ...] = (
 )
 
 
-_LEAVES = ("content", "reasoning", "tool")
+_LEAVES = ("content", "reasoning", "tool", "logprobs")
 # A stream of one kind of fragment (and now and then another kind).
 streams = st.tuples(st.sampled_from(_LEAVES), st.integers(8, 30)).flatmap(
     lambda kind: st.lists(chunk_data(kind[0]), min_size=kind[1], max_size=kind[1])
@@ -145,6 +145,7 @@ def chunk_data(draw: st.DrawFn, leaf: str) -> str:
     fragment = draw(texts)
     delta: Any = {
         "content": {"content": fragment},
+        "logprobs": {"content": fragment},
         "reasoning": {"content": None, "reasoning_content": fragment},
         "tool": {"tool_calls": [{"index": 0, "function": {"arguments": fragment}}]},
     }[leaf]
@@ -158,9 +159,18 @@ def chunk_data(draw: st.DrawFn, leaf: str) -> str:
         "usage": None,
         "obfuscation": "ob",
     }
+    if leaf == "logprobs":
+        chunk["choices"][0]["logprobs"] = {"content": [{"token": fragment}], "refusal": None}
     mode = draw(st.integers(0, 5))
     if mode <= 2:
         return orjson.dumps(chunk).decode()
+    if mode == 4 and leaf == "logprobs" and draw(st.booleans()):
+        logprobs = chunk["choices"][0]["logprobs"]
+        change = draw(st.sampled_from(["refusal", "content", "extra", "drop"]))
+        if change == "drop":
+            del logprobs["refusal"]
+        else:
+            logprobs[change] = draw(st.sampled_from([None, [], [{"token": "r"}], {"a": 1}, "x"]))
     if mode == 3:
         chunk["choices"] = draw(choices())
     elif mode == 4:
@@ -384,6 +394,7 @@ CHOICE_MISSES = {
     "no logprobs but a filter": {"content_filter_results": {}, "logprobs": _ABSENT},
     "a finish reason": {"finish_reason": "stop"},
     "logprobs": {"logprobs": {"content": [{"token": "x"}], "refusal": None}},
+    "no logprobs key": {"logprobs": _ABSENT},
     "a float index": {"index": 0.0},
     "another index": {"index": 1},
 }
@@ -412,3 +423,30 @@ def _same_both_ways(data: list[str]) -> None:
     fast.shape_backoff_cap = 0
     fast.feed_all(events)
     assert _outcome(fast) == _outcome(full)
+
+
+_TOKENS = {"content": [{"token": "t"}], "refusal": None}
+LOGPROB_MISSES = {
+    "refusal tokens": {"content": [{"token": "t"}], "refusal": [{"token": "r"}]},
+    "no content tokens": {"content": None, "refusal": None},
+    "no refusal key": {"content": [{"token": "t"}]},
+    "a key more": {**_TOKENS, "extra": 1},
+    "content as an object": {"content": {"token": "t"}, "refusal": None},
+    "content as text": {"content": "tt", "refusal": None},
+    "no logprobs": None,
+}
+
+
+@pytest.mark.parametrize("miss", LOGPROB_MISSES.values(), ids=LOGPROB_MISSES.keys())
+def test_logprob_tokens_take_the_shortcut_only_as_the_reference_had_them(miss: Any) -> None:
+    def chunk(logprobs: Any) -> str:
+        data = orjson.loads(_common({"content": "a"}))
+        data["choices"][0]["logprobs"] = logprobs
+        return orjson.dumps(data).decode()
+
+    data = [chunk(_TOKENS), chunk(_TOKENS), chunk(_TOKENS), chunk(miss), chunk(_TOKENS)]
+    _same_both_ways(data)
+    _same_both_ways(data[:-1])
+    acc = OpenAIChat()
+    acc.feed_all([Event("message", d) for d in data[:3]])
+    assert acc._shape is not None and acc._shape.extend_tokens is not None

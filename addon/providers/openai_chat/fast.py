@@ -16,7 +16,8 @@ later chunk takes the shortcut when `feed_all` finds, with a few C-level compari
   the reference had it, `obfuscation` (never copied into the completion, so its value
   does not matter);
 - one choice with the reference's keys and the same values for them: its `index` (which
-  finds the same choice), a null `logprobs` and a falsy `finish_reason` (both ignored);
+  finds the same choice), a null `logprobs` and a falsy `finish_reason` (both ignored), or
+  `logprobs` of content tokens only, as the reference had, which extend the token list;
 - a delta with the reference's keys, the same ones null (a null for a key the message
   has is a no-op), and the one other key holding a string (appended to the fragments
   of that key) or, for tool calls, a single `{"index": i, "function": {"arguments": s}}`
@@ -61,6 +62,10 @@ class Shape(NamedTuple):
     """For a tool-call fragment: the `index` of the call it extends."""
     append: Callable[[str], None]
     """Where the fragment goes: `append` of the fragments it continues."""
+    logprob_keys: frozenset[str] | set[str] | None
+    """The keys of the choice's `logprobs` (None: it is null)."""
+    extend_tokens: Callable[[list[Any]], None] | None
+    """Where its `content` tokens go: `extend` of the choice's token list so far."""
 
 
 _DELTA = frozenset(("delta",))
@@ -82,7 +87,6 @@ def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
     if (
         state is None
         or type(delta) is not dict
-        or choice.get("logprobs") is not None
         or choice.get("finish_reason")
         or not choice.keys() - _DELTA <= _STREAMED_CHOICE_KEYS
         or len(choice) < 2
@@ -108,7 +112,16 @@ def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
     if not repeated or len(typed) > 1 or (typed and type(chunk[typed[0]]) is not int):
         return None
     top_values = itemgetter(*repeated)
-    choice_values = itemgetter(*(k for k in choice if k != "delta"))
+    logprobs = choice.get("logprobs")
+    extend_tokens = None
+    if logprobs is not None:
+        extend_tokens = _token_list(logprobs, state.get("logprobs"))
+        if extend_tokens is None:
+            return None
+    choice_keys = [k for k in choice if k != "delta" and (k != "logprobs" or logprobs is None)]
+    if not choice_keys:
+        return None
+    choice_values = itemgetter(*choice_keys)
     delta_nulls = itemgetter(*nulls) if nulls else None
 
     typed_key = typed[0] if typed else repeated[0]
@@ -128,7 +141,27 @@ def make_shape(chunk: Any, choices: dict[int, JSON]) -> Shape | None:
         leaf=leaf,
         call_index=call_index,
         append=target.append,
+        logprob_keys=None if logprobs is None else logprobs.keys() & _LOGPROB_KEYS,
+        extend_tokens=extend_tokens,
     )
+
+
+_LOGPROB_KEYS = frozenset(("content", "refusal"))
+
+
+def _token_list(logprobs: Any, current: Any) -> Callable[[list[Any]], None] | None:
+    """For `logprobs` of content tokens only (`refusal` null or absent), and a token list
+    kept so far: the list's `extend`, which is all `_apply_logprobs` does with them."""
+    if (
+        type(logprobs) is not dict
+        or type(current) is not dict
+        or not logprobs.keys() <= _LOGPROB_KEYS
+        or logprobs.get("refusal") is not None
+        or type(logprobs.get("content")) is not list
+    ):
+        return None
+    tokens = current.get("content")
+    return tokens.extend if type(tokens) is list else None
 
 
 def _call_arguments(leaf: str, value: Any, message: JSON) -> tuple[int | None, Any]:

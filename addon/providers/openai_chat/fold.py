@@ -58,6 +58,10 @@ from addon.wire import Event
 from addon.wire.sse import ServerSentEvent
 
 
+class _NotCommon(Exception):
+    """A chunk that the shortcut's last checks turn away (to the full merge)."""
+
+
 class OpenAIChat(ChunkStream):
     provider = "openai-chat"
     shape_backoff_cap: ClassVar[int] = 63
@@ -93,7 +97,8 @@ class OpenAIChat(ChunkStream):
         if shape is not None:
             (top_size, top_values, top_reference, typed_key, typed_type, extra_key,
              choice_size, choice_values, choice_reference, delta_size, delta_nulls,
-             delta_null_reference, leaf, call_index, append) = shape  # fmt: skip
+             delta_null_reference, leaf, call_index, append, logprob_keys,
+             extend_tokens) = shape  # fmt: skip
         for event in events:
             try:
                 chunk = loads(event.data)
@@ -129,6 +134,16 @@ class OpenAIChat(ChunkStream):
                             value = delta[leaf]
                             if call_index is None:
                                 if type(value) is str:
+                                    if extend_tokens is not None:
+                                        logprobs = choice["logprobs"]
+                                        tokens = logprobs["content"]
+                                        if not (
+                                            logprobs.keys() == logprob_keys
+                                            and logprobs.get("refusal") is None
+                                            and type(tokens) is list
+                                        ):
+                                            raise _NotCommon
+                                        extend_tokens(tokens)
                                     append(value)
                                     number += 1
                                     continue
@@ -158,7 +173,8 @@ class OpenAIChat(ChunkStream):
             if shape is not None:
                 (top_size, top_values, top_reference, typed_key, typed_type, extra_key,
                  choice_size, choice_values, choice_reference, delta_size, delta_nulls,
-                 delta_null_reference, leaf, call_index, append) = shape  # fmt: skip
+                 delta_null_reference, leaf, call_index, append, logprob_keys,
+                 extend_tokens) = shape  # fmt: skip
         self._chunks = number
 
     def _next_shape(self, chunk: Any) -> Shape | None:
