@@ -237,7 +237,7 @@ def _outcome(acc: OpenAIChat) -> bytes:
     )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     streams,
     st.lists(st.integers(0, 6), min_size=1, max_size=10),
