@@ -37,13 +37,14 @@ OpenAI-compatible servers stretch the format further; their own non-streamed sha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from addon.providers.base import JSON, Summary, Usage, count
 from addon.providers.openai_chat import request, summary
 from addon.providers.openai_chat.chunks import ChunkStream
+from addon.providers.openai_chat.fast import Shape, make_shape
 from addon.providers.openai_chat.merge import (
     _CHUNK,
     _NOT_COPIED_KEYS,
@@ -53,11 +54,18 @@ from addon.providers.openai_chat.merge import (
     _export,
     _merge_delta,
 )
+from addon.wire import Event
 from addon.wire.sse import ServerSentEvent
+
+
+class _NotCommon(Exception):
+    """A chunk that the shortcut's last checks turn away (to the full merge)."""
 
 
 class OpenAIChat(ChunkStream):
     provider = "openai-chat"
+    shape_backoff_cap: ClassVar[int] = 63
+    """The most chunks merged the long way that make no shape after a try nothing used."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,14 +78,139 @@ class OpenAIChat(ChunkStream):
         """Reused for what one delta could not merge (empty between chunks)."""
         self._opening: JSON | None = None
         """The chunk that opened the first choice: its `id`, `created` and `x_groq` count."""
+        self._shape: Shape | None = None
+        """What a chunk must look like to take `feed_all`'s shortcut (None: none may)."""
+        self._shape_tried: int | None = None
+        """The chunk number a shape was last made after (None: not since the last check)."""
+        self._shape_backoff = 0
+        self._shape_wait = 0
+        """Chunks merged the long way that make no shape before the next try."""
+
+    def feed_all(self, events: list[Event]) -> None:
+        """The common chunk (`fast.py` says which) only appends its fragment, here, with
+        locals and a few C-level comparisons; any other chunk is merged the long way by
+        `_merge`, and the shape of the shortcut is then made again from it."""
+        loads = orjson.loads
+        not_json = orjson.JSONDecodeError
+        number = self._chunks
+        shape = self._shape
+        if shape is not None:
+            (top_size, top_values, top_reference, typed_key, typed_type, extra_key,
+             choice_size, choice_values, choice_reference, delta_size, delta_nulls,
+             delta_null_reference, leaf, call_index, append, logprob_keys,
+             extend_tokens) = shape  # fmt: skip
+        for event in events:
+            try:
+                chunk = loads(event.data)
+            except not_json as exc:
+                self._chunks = number
+                try:
+                    self._not_json(event, exc)
+                except Exception as error:  # as in `Accumulator.feed_all`
+                    self.errors.append(f"{event.event}: could not apply event: {error!r}")
+                number = self._chunks
+                if self.done:
+                    shape = self._shape = None
+                continue
+            except Exception as error:  # as in `Accumulator.feed_all`
+                self.errors.append(f"{event.event}: could not apply event: {error!r}")
+                continue
+            if shape is not None:
+                try:
+                    if (
+                        len(chunk) == top_size
+                        and top_values(chunk) == top_reference
+                        and type(chunk[typed_key]) is typed_type
+                        and extra_key in chunk
+                    ):
+                        (choice,) = chunk["choices"]  # ValueError unless one choice
+                        delta = choice["delta"]
+                        if (
+                            len(choice) == choice_size
+                            and choice_values(choice) == choice_reference
+                            and len(delta) == delta_size
+                            and (delta_nulls is None or delta_nulls(delta) == delta_null_reference)
+                        ):
+                            value = delta[leaf]
+                            if call_index is None:
+                                if type(value) is str:
+                                    if extend_tokens is not None:
+                                        logprobs = choice["logprobs"]
+                                        tokens = logprobs["content"]
+                                        if not (
+                                            logprobs.keys() == logprob_keys
+                                            and logprobs.get("refusal") is None
+                                            and type(tokens) is list
+                                        ):
+                                            raise _NotCommon
+                                        extend_tokens(tokens)
+                                    append(value)
+                                    number += 1
+                                    continue
+                            else:
+                                (entry,) = value
+                                index = entry["index"]
+                                function = entry["function"]
+                                if (
+                                    len(entry) == 2
+                                    and index == call_index
+                                    and type(index) is int
+                                    and len(function) == 1
+                                    and type(function["arguments"]) is str
+                                ):
+                                    append(function["arguments"])
+                                    number += 1
+                                    continue
+                except Exception:  # not the common shape: the long way says what it is
+                    pass
+            self._chunks = number
+            try:
+                self._merge(event, chunk)
+            except Exception as error:  # as in `Accumulator.feed_all`
+                self.errors.append(f"{event.event}: could not apply event: {error!r}")
+            number = self._chunks
+            shape = self._shape = self._next_shape(chunk)
+            if shape is not None:
+                (top_size, top_values, top_reference, typed_key, typed_type, extra_key,
+                 choice_size, choice_values, choice_reference, delta_size, delta_nulls,
+                 delta_null_reference, leaf, call_index, append, logprob_keys,
+                 extend_tokens) = shape  # fmt: skip
+        self._chunks = number
+
+    def _next_shape(self, chunk: Any) -> Shape | None:
+        """The shortcut's shape after a chunk merged the long way (None: no shortcut yet).
+
+        Where most chunks differ (logprobs, Azure's content filters per chunk), a shape made
+        after each would cost more than the shortcut saves: after a try that no chunk used,
+        the next 1, 3, 7, ... 63 chunks merged the long way make none."""
+        if self.done or not self.content_started:
+            return None
+        tried = self._shape_tried
+        if tried is not None:
+            self._shape_tried = None
+            if self._chunks == tried + 1:  # the last try took no chunk
+                self._shape_wait = self._shape_backoff = min(
+                    2 * self._shape_backoff + 1, self.shape_backoff_cap
+                )
+            else:
+                self._shape_backoff = 0
+        if self._shape_wait:
+            self._shape_wait -= 1
+            return None
+        self._shape_tried = self._chunks
+        return make_shape(chunk, self._choices)
 
     def _feed(self, event: ServerSentEvent) -> None:
-        data = event.data
         try:
-            chunk = orjson.loads(data)
+            chunk = orjson.loads(event.data)
         except orjson.JSONDecodeError as exc:
             self._not_json(event, exc)
             return
+        self._merge(event, chunk)
+        self._shape = None  # `feed` does not keep the shortcut's shape up to date
+
+    def _merge(self, event: ServerSentEvent, chunk: Any) -> None:
+        """One parsed chunk, merged by the full rules."""
         self._chunks += 1
         if type(chunk) is not dict:
             self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
