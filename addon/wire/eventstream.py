@@ -266,7 +266,9 @@ class EventStreamDecoder:
         at = 0
         while True:
             start = at
-            names, payloads, at = self._run(data, at)
+            names: list[str] = []
+            payloads: list[bytes] = []
+            at = self._run(data, at, names, payloads, [])
             if names:
                 self._emit(data, start, names, payloads, events)
             if end - at < PRELUDE_SIZE:
@@ -302,7 +304,7 @@ class EventStreamDecoder:
         end = len(data)
         at = 0
         while True:
-            at = self._run_starts(data, at, names, payloads, starts)
+            at = self._run(data, at, names, payloads, starts)
             if end - at < PRELUDE_SIZE:
                 self._need = PRELUDE_SIZE
                 break
@@ -318,55 +320,22 @@ class EventStreamDecoder:
         self._keep_rest(data, at)
         return base, names, payloads, starts
 
-    def _run(self, data: bytes, at: int) -> tuple[list[str], list[bytes], int]:
+    def _run(
+        self,
+        data: bytes,
+        at: int,
+        names: list[str] | list[str | FrameKind],
+        payloads: list[bytes],
+        starts: list[int],
+    ) -> int:
         """The `event` frames from `at` of shapes seen before, up to the first that is not.
 
         One `unpack` per frame reads its message CRC and the next frame's prelude together.
         A prelude whose lengths were not seen before, or whose CRC is not theirs, a cut frame,
         a bad message CRC or a header block not seen before ends the run: `_one` decides.
-        """
-        names: list[str] = []
-        payloads: list[bytes] = []
-        add_name = names.append
-        add_payload = payloads.append
-        known = self._names
-        preludes = self._preludes
-        unpack_next = _CRC_AND_PRELUDE.unpack_from
-        unpack_crc = _UINT32.unpack_from
-        end = len(data)
-        if end - at < PRELUDE_SIZE:
-            return names, payloads, at
-        lengths, prelude_crc = _PRELUDE_WORDS.unpack_from(data, at)
-        while preludes.get(lengths) == prelude_crc or self._learn(data, at, lengths, prelude_crc):
-            total = lengths >> 32
-            if total > end - at:
-                break
-            payload_start = at + PRELUDE_SIZE + (lengths & 0xFFFFFFFF)
-            payload_end = at + total - 4
-            if payload_end + 16 <= end:
-                message_crc, lengths, prelude_crc = unpack_next(data, payload_end)
-            else:  # no whole prelude after this frame: the run ends with it
-                message_crc = unpack_crc(data, payload_end)[0]
-                lengths = -1
-            if crc32(data[at:payload_end]) != message_crc:
-                break
-            name = known.get(data[at + PRELUDE_SIZE : payload_start])
-            if name is None:
-                break
-            add_name(name)
-            add_payload(data[payload_start:payload_end])
-            at += total
-        return names, payloads, at
 
-    def _run_starts(
-        self,
-        data: bytes,
-        at: int,
-        names: list[str | FrameKind],
-        payloads: list[bytes],
-        starts: list[int],
-    ) -> int:
-        """`_run` into the lists of `collect`, with each frame's start; returns where it ended."""
+        Appends each frame's name, payload and start to the lists; returns where it ended.
+        """
         add_name = names.append
         add_payload = payloads.append
         add_start = starts.append
