@@ -51,6 +51,7 @@ _STREAMED_CHOICE_KEYS = frozenset(("index", "text", "logprobs", "finish_reason",
 
 class OpenAICompletions(ChunkStream):
     provider = "openai-completions"
+    chunk_object = _OBJECT
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,24 +69,8 @@ class OpenAICompletions(ChunkStream):
         except orjson.JSONDecodeError as exc:
             self._not_json(event, exc)
             return
-        self._chunks += 1
-        if type(chunk) is not dict:
-            self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
-            self.unknown.append({"event": event.event, "data": chunk})
-            return
-        if (
-            "error" in chunk or self.done or chunk.get("object", _OBJECT) != _OBJECT
-        ) and not self._merge_unusual_chunk(event, chunk):
-            return
-        top = self._top
-        for key, value in chunk.items():
-            if value is not None:
-                top[key] = value
-        choices = chunk.get("choices")
-        if not choices:
-            return
-        if type(choices) is not list:
-            self.errors.append(f"chunk #{self._chunks}: `choices` is not a list; ignored")
+        choices = self._choices_of(event, chunk)
+        if choices is None:
             return
         if self._opening is None:
             self._opening = chunk
@@ -94,21 +79,6 @@ class OpenAICompletions(ChunkStream):
                 self._merge_choice(choice)
             else:
                 self.errors.append(f"chunk #{self._chunks}: a choice is not an object; ignored")
-
-    def _merge_unusual_chunk(self, event: Event, chunk: JSON) -> bool:
-        """An error, a foreign object, or a chunk after [DONE]: True if it is still merged."""
-        error = chunk.get("error")
-        if error:
-            self.errors.append(f"chunk #{self._chunks}: error chunk: {describe_error(error)}")
-            if "choices" not in chunk:
-                self.unknown.append({"event": event.event, "data": chunk})
-                return False
-        if chunk.get("object", _OBJECT) != _OBJECT:
-            self.unknown.append({"event": event.event, "data": chunk})
-            return False
-        if self.done:
-            self.errors.append(f"chunk #{self._chunks}: arrived after [DONE]")
-        return True
 
     def _merge_choice(self, choice: JSON) -> None:
         index = choice.get("index", 0)

@@ -64,6 +64,7 @@ class _NotCommon(Exception):
 
 class OpenAIChat(ChunkStream):
     provider = "openai-chat"
+    chunk_object = _CHUNK
     shape_backoff_cap: ClassVar[int] = 63
     """The most chunks merged the long way that make no shape after a try nothing used."""
 
@@ -211,25 +212,8 @@ class OpenAIChat(ChunkStream):
 
     def _merge(self, event: ServerSentEvent, chunk: Any) -> None:
         """One parsed chunk, merged by the full rules."""
-        self._chunks += 1
-        if type(chunk) is not dict:
-            self.errors.append(f"chunk #{self._chunks}: JSON but not an object; skipped")
-            self.unknown.append({"event": event.event, "data": chunk})
-            return
-        if (
-            "error" in chunk or self.done or chunk.get("object", _CHUNK) != _CHUNK
-        ) and not self._merge_unusual_chunk(event, chunk):
-            return
-
-        top = self._top
-        for key, value in chunk.items():
-            if value is not None:
-                top[key] = value  # `choices`, `object`, `obfuscation` are left out later
-        choices = chunk.get("choices")
-        if not choices:
-            return
-        if type(choices) is not list:
-            self.errors.append(f"chunk #{self._chunks}: `choices` is not a list; ignored")
+        choices = self._choices_of(event, chunk)
+        if choices is None:
             return
         states = self._choices
         problems = self._problems
@@ -267,31 +251,11 @@ class OpenAIChat(ChunkStream):
                     ):
                         state[key] = value
 
-    def _merge_unusual_chunk(self, event: ServerSentEvent, chunk: JSON) -> bool:
-        """An error, a foreign object, or a chunk after [DONE]: True if it is still merged.
-
-        An error inside a chunk (OpenRouter's mid-stream error, with `choices` and `usage`)
-        is an error of the stream, and the chunk is merged so nothing it carried is lost; a
-        bare `{"error": ...}` event has nothing to merge and is kept aside.
-        """
-        error = chunk.get("error")
-        if error:
-            self.errors.append(
-                f"chunk #{self._chunks}: error chunk: {summary.describe_error(error)}"
-            )
-            if "choices" not in chunk:
-                self.unknown.append({"event": event.event, "data": chunk})
-                return False
-        kind = chunk.get("object", _CHUNK)
-        if kind != _CHUNK and not (kind == "" and "prompt_filter_results" in chunk):
-            # e.g. Azure's asynchronous content-filter events (`object: ""`), which the SDK
-            # skips; Azure's opening chunk has the same `object` and is merged for its
-            # `prompt_filter_results` (the SDK drops them)
-            self.unknown.append({"event": event.event, "data": chunk})
-            return False
-        if self.done:
-            self.errors.append(f"chunk #{self._chunks}: arrived after [DONE]")
-        return True
+    def _merges_object(self, kind: Any, chunk: JSON) -> bool:
+        # Azure's asynchronous content-filter events (`object: ""`) are kept aside, as the SDK
+        # skips them; Azure's opening chunk has the same `object` and is merged for its
+        # `prompt_filter_results` (the SDK drops them).
+        return bool(kind == _CHUNK or (kind == "" and "prompt_filter_results" in chunk))
 
     def _error(self, choice_index: int, text: str) -> None:
         self.errors.append(f"chunk #{self._chunks} choice {choice_index}: {text}")
