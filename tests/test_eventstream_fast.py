@@ -18,6 +18,7 @@ import base64
 import binascii
 import struct
 from typing import Any
+from zlib import crc32
 
 import orjson
 from hypothesis import given, settings
@@ -35,14 +36,25 @@ from addon.wire.bedrock_chunks import (
     _TYPE_PREFIX,
     InvokeStreamDecoder,
 )
-from addon.wire.eventstream import EVENT, EventStreamDecoder
+from addon.wire.eventstream import (
+    _PRELUDE,
+    _UINT32,
+    EVENT,
+    MAX_HEADERS_SIZE,
+    MAX_PAYLOAD_SIZE,
+    MIN_FRAME_SIZE,
+    PRELUDE_SIZE,
+    EventStreamDecoder,
+    RawFrame,
+)
 from tests.bedrock_streams import STRING, event_frame, exception_frame, frame
 
 # References: the careful paths -------------------------------------------------------------------
 
 
 class CarefulDecoder(EventStreamDecoder):
-    """Every frame through `_frames_in`, the loop that reads each with every check."""
+    """Every frame through `_frames_in`, the loop that read each frame with every check
+    before the decoder had its fast runs: kept here as the independent reference."""
 
     def feed(self, chunk: bytes) -> list[Event]:
         data = self._take(chunk)
@@ -50,6 +62,66 @@ class CarefulDecoder(EventStreamDecoder):
         if data is not None:
             self._frames_in(data, events)
         return events
+
+    def _frames_in(self, data: bytes, events: list[Event] | None) -> list[RawFrame]:
+        """Every whole frame in `data` (as events into `events` when it is given)."""
+        view = memoryview(data)
+        end = len(data)
+        at = 0
+        found: list[RawFrame] = []
+        unpack_prelude = _PRELUDE.unpack_from
+        unpack_crc = _UINT32.unpack_from
+        kinds = self._kinds
+        offset = self._offset
+        while end - at >= PRELUDE_SIZE:
+            total, headers_size, prelude_crc = unpack_prelude(data, at)
+            frame_end = at + total
+            if (
+                not (
+                    MIN_FRAME_SIZE + headers_size <= total <= end - at
+                    and headers_size <= MAX_HEADERS_SIZE
+                    and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
+                )
+                or crc32(view[at : at + 8]) != prelude_crc
+            ):
+                if self._prelude_problem(at, total, headers_size, prelude_crc, view, end):
+                    break
+                self._need = total  # a good prelude: wait for the rest of the frame
+                break
+            payload_end = frame_end - 4
+            if crc32(view[at:payload_end]) != unpack_crc(data, payload_end)[0]:
+                self._errors.append(
+                    f"frame at byte {offset + at}: message checksum does not match; "
+                    f"its {total} bytes were dropped"
+                )
+                at = frame_end
+                continue
+            payload_start = at + PRELUDE_SIZE + headers_size
+            raw_headers = data[at + PRELUDE_SIZE : payload_start]
+            kind = kinds.get(raw_headers)
+            if kind is None:
+                try:
+                    kind = self._kind(raw_headers)
+                except ValueError as exc:
+                    self._errors.append(f"frame at byte {offset + at}: {exc}; it was dropped")
+                    at = frame_end
+                    continue
+            if events is None:
+                found.append((kind, payload_start, payload_end, offset + at))
+            elif kind.kind == EVENT:
+                try:
+                    text = str(view[payload_start:payload_end], "utf-8")
+                except UnicodeDecodeError:
+                    text = self.text(view[payload_start:payload_end], offset + at)
+                events.append(Event(kind.name, text))
+            else:
+                events.append(self.event_for(kind, view[payload_start:payload_end], offset + at))
+            at = frame_end
+        else:
+            self._need = PRELUDE_SIZE
+        self.frames += len(found) if events is None else len(events)
+        self._keep_rest(data, at)
+        return found
 
 
 class CarefulInvokeDecoder(InvokeStreamDecoder):

@@ -131,7 +131,22 @@ class EventStreamDecoder:
         data = self._take(chunk)
         if data is None:
             return b"", []
-        return data, self._frames_in(data, None)
+        found: list[RawFrame] = []
+        end = len(data)
+        at = 0
+        while True:
+            if end - at < PRELUDE_SIZE:
+                self._need = PRELUDE_SIZE
+                break
+            after, kind, payload_start, payload_end = self._one(data, at)
+            if after == at:
+                break
+            if kind is not None:
+                found.append((kind, payload_start, payload_end, self._offset + at))
+            at = after
+        self.frames += len(found)
+        self._keep_rest(data, at)
+        return data, found
 
     def _take(self, chunk: bytes) -> bytes | None:
         """The bytes to look at now: pending ones and `chunk`, once a frame may be whole."""
@@ -150,66 +165,6 @@ class EventStreamDecoder:
         data = b"".join(pending)
         pending.clear()
         return data
-
-    def _frames_in(self, data: bytes, events: list[Event] | None) -> list[RawFrame]:
-        """Every whole frame in `data` (as events into `events` when it is given)."""
-        view = memoryview(data)
-        end = len(data)
-        at = 0
-        found: list[RawFrame] = []
-        unpack_prelude = _PRELUDE.unpack_from
-        unpack_crc = _UINT32.unpack_from
-        kinds = self._kinds
-        offset = self._offset
-        while end - at >= PRELUDE_SIZE:
-            total, headers_size, prelude_crc = unpack_prelude(data, at)
-            frame_end = at + total
-            if (
-                not (
-                    MIN_FRAME_SIZE + headers_size <= total <= end - at
-                    and headers_size <= MAX_HEADERS_SIZE
-                    and total - headers_size <= MAX_PAYLOAD_SIZE + MIN_FRAME_SIZE
-                )
-                or crc32(view[at : at + 8]) != prelude_crc
-            ):
-                if self._prelude_problem(at, total, headers_size, prelude_crc, view, end):
-                    break
-                self._need = total  # a good prelude: wait for the rest of the frame
-                break
-            payload_end = frame_end - 4
-            if crc32(view[at:payload_end]) != unpack_crc(data, payload_end)[0]:
-                self._errors.append(
-                    f"frame at byte {offset + at}: message checksum does not match; "
-                    f"its {total} bytes were dropped"
-                )
-                at = frame_end
-                continue
-            payload_start = at + PRELUDE_SIZE + headers_size
-            raw_headers = data[at + PRELUDE_SIZE : payload_start]
-            kind = kinds.get(raw_headers)
-            if kind is None:
-                try:
-                    kind = self._kind(raw_headers)
-                except ValueError as exc:
-                    self._errors.append(f"frame at byte {offset + at}: {exc}; it was dropped")
-                    at = frame_end
-                    continue
-            if events is None:
-                found.append((kind, payload_start, payload_end, offset + at))
-            elif kind.kind == EVENT:
-                try:
-                    text = str(view[payload_start:payload_end], "utf-8")
-                except UnicodeDecodeError:
-                    text = self.text(view[payload_start:payload_end], offset + at)
-                events.append(_new_tuple(Event, (kind.name, text, None, None)))
-            else:
-                events.append(self.event_for(kind, view[payload_start:payload_end], offset + at))
-            at = frame_end
-        else:
-            self._need = PRELUDE_SIZE
-        self.frames += len(found) if events is None else len(events)
-        self._keep_rest(data, at)
-        return found
 
     def _keep_rest(self, data: bytes, used: int) -> None:
         """Hold the bytes after the last whole frame for the next chunk."""
