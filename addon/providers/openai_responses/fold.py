@@ -298,16 +298,9 @@ class OpenAIResponses(Addressing):
         index_key: str,
         lacking: str,
     ) -> None:
-        part = data.get("part")
-        item = self._item(data)
-        if item is None:
-            return
-        parts = parts_of(item)
-        if parts is None or not isinstance(part, dict):
-            self._wrong_target(data, f"a {item.item.get('type')!r} item, {lacking}")
-            return
-        index = self._index(data, index_key)
-        if index is not None:
+        target = self._part_slot(data, parts_of, index_key, lacking)
+        if target is not None:
+            parts, index, part = target
             parts[index] = _Part(part)
 
     def _replace_part(
@@ -319,22 +312,35 @@ class OpenAIResponses(Addressing):
         deltas carried them, while the finished item keeps them on the part; so an empty list
         here does not erase the streamed ones.
         """
-        part = data.get("part")
-        item = self._item(data)
-        if item is None:
+        target = self._part_slot(data, parts_of, index_key, "without such parts")
+        if target is None:
             return
-        parts = parts_of(item)
-        if parts is None or not isinstance(part, dict):
-            self._wrong_target(data, f"a {item.item.get('type')!r} item, without such parts")
-            return
-        index = self._index(data, index_key)
-        if index is None:
-            return
+        parts, index, part = target
         done = _Part(part)
         streamed = parts.get(index)
         if streamed is not None and streamed.logprobs and not done.logprobs:
             done.logprobs = streamed.logprobs
         parts[index] = done
+
+    def _part_slot(
+        self,
+        data: JSON,
+        parts_of: Callable[[_Item], dict[int, _Part] | None],
+        index_key: str,
+        lacking: str,
+    ) -> tuple[dict[int, _Part], int, JSON] | None:
+        """Where a part event's whole `part` goes: its item's parts and its index (None: the
+        event does not fit, and `errors` says why)."""
+        part = data.get("part")
+        item = self._item(data)
+        if item is None:
+            return None
+        parts = parts_of(item)
+        if parts is None or not isinstance(part, dict):
+            self._wrong_target(data, f"a {item.item.get('type')!r} item, {lacking}")
+            return None
+        index = self._index(data, index_key)
+        return None if index is None else (parts, index, part)
 
     def _part_text_delta(self, data: JSON) -> None:
         self.content_started = True
