@@ -14,12 +14,9 @@ from typing import Any
 
 from addon.providers import PROVIDERS
 from addon.providers.bedrock_invoke import shape_of
+from addon.sinks.otlp_genai import JSON, Content, genai_content, listed
 from addon.sinks.otlp_google_ollama import gemini, ollama
 from addon.wire.jsonvalue import loads_exact
-
-JSON = dict[str, Any]
-Content = dict[str, list[Any]]
-"""Attribute name → its structured value (the caller writes it as a JSON string)."""
 
 ANTHROPIC = ("anthropic-messages", "anthropic-vertex")
 
@@ -70,10 +67,6 @@ def _from_summary(provider: str, body: JSON, response: JSON) -> Content:
         "gen_ai.input.messages": messages,
         "gen_ai.output.messages": [{"role": "assistant", "parts": parts, "finish_reason": "stop"}],
     }
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _dict(value: Any) -> JSON:
@@ -134,16 +127,16 @@ def _anthropic(body: JSON, response: JSON) -> Content:
     else:
         instructions = [
             _text(block["text"])
-            for block in _list(system)
+            for block in listed(system)
             if isinstance(block, dict) and isinstance(block.get("text"), str)
         ]
     messages = [
         {"role": _s(m.get("role"), "user"), "parts": _anthropic_parts(m.get("content"))}
-        for m in _list(body.get("messages"))
+        for m in listed(body.get("messages"))
         if isinstance(m, dict)
     ]
     tools = []
-    for tool in _list(body.get("tools")):
+    for tool in listed(body.get("tools")):
         if not isinstance(tool, dict):
             continue
         kind = tool.get("type")
@@ -160,18 +153,13 @@ def _anthropic(body: JSON, response: JSON) -> Content:
                 "finish_reason": _s(response.get("stop_reason"), "error"),
             }
         )
-    return {
-        "gen_ai.system_instructions": instructions,
-        "gen_ai.input.messages": messages,
-        "gen_ai.output.messages": output,
-        "gen_ai.tool.definitions": tools,
-    }
+    return genai_content(instructions, messages, output, tools)
 
 
 def _anthropic_parts(content: Any) -> list[JSON]:
     if isinstance(content, str):
         return [_text(content)]
-    return [_anthropic_part(block) for block in _list(content) if isinstance(block, dict)]
+    return [_anthropic_part(block) for block in listed(content) if isinstance(block, dict)]
 
 
 def _anthropic_part(block: JSON) -> JSON:
@@ -227,9 +215,9 @@ def _anthropic_part(block: JSON) -> JSON:
 
 
 def _chat(body: JSON, response: JSON) -> Content:
-    messages = [_chat_message(m) for m in _list(body.get("messages")) if isinstance(m, dict)]
+    messages = [_chat_message(m) for m in listed(body.get("messages")) if isinstance(m, dict)]
     tools = []
-    for tool in _list(body.get("tools")):
+    for tool in listed(body.get("tools")):
         if not isinstance(tool, dict):
             continue
         function = tool.get("function")
@@ -241,7 +229,7 @@ def _chat(body: JSON, response: JSON) -> Content:
             kind = _s(tool.get("type"), "unknown")
             tools.append({"type": kind, "name": _s(tool.get("name"), kind)})
     output = []
-    for choice in _list(response.get("choices")):
+    for choice in listed(response.get("choices")):
         if not isinstance(choice, dict):
             continue
         message = _chat_message(_dict(choice.get("message")) or {"role": "assistant"})
@@ -277,12 +265,12 @@ def _chat_message(message: JSON) -> JSON:
         }
     if isinstance(content, str):
         parts.append(_text(content))
-    for part in _list(content):
+    for part in listed(content):
         if isinstance(part, dict):
             parts.append(_chat_part(part))
     if isinstance(message.get("refusal"), str):
         parts.append({"type": "refusal", "content": message["refusal"]})
-    for call in _list(message.get("tool_calls")):
+    for call in listed(message.get("tool_calls")):
         if not isinstance(call, dict):
             continue
         function = _dict(call.get("function"))
@@ -328,7 +316,7 @@ def _chat_part(part: JSON) -> JSON:
 
 def _completions(body: JSON, response: JSON) -> Content:
     prompt = body.get("prompt")
-    prompts = [prompt] if isinstance(prompt, str) else _list(prompt)
+    prompts = [prompt] if isinstance(prompt, str) else listed(prompt)
     messages = [{"role": "user", "parts": [_text(p)]} for p in prompts if isinstance(p, str)]
     output = [
         {
@@ -336,7 +324,7 @@ def _completions(body: JSON, response: JSON) -> Content:
             "parts": [_text(str(choice.get("text") or ""))],
             "finish_reason": _s(choice.get("finish_reason"), "error"),
         }
-        for choice in _list(response.get("choices"))
+        for choice in listed(response.get("choices"))
         if isinstance(choice, dict)
     ]
     return {"gen_ai.input.messages": messages, "gen_ai.output.messages": output}
@@ -351,11 +339,11 @@ def _responses(body: JSON, response: JSON) -> Content:
     given = body.get("input")
     if isinstance(given, str):
         messages.append({"role": "user", "parts": [_text(given)]})
-    for item in _list(given):
+    for item in listed(given):
         if isinstance(item, dict):
             messages.append(_responses_input(item))
     tools = []
-    for tool in _list(body.get("tools")):
+    for tool in listed(body.get("tools")):
         if not isinstance(tool, dict):
             continue
         if tool.get("type") == "function":
@@ -366,19 +354,14 @@ def _responses(body: JSON, response: JSON) -> Content:
     output = []
     if "output" in response:
         parts: list[JSON] = []
-        for item in _list(response.get("output")):
+        for item in listed(response.get("output")):
             if isinstance(item, dict):
                 parts.extend(_responses_output(item))
         output.append(
             {"role": "assistant", "parts": parts, "finish_reason": responses_finish(response)}
         )
     system = [_text(instructions)] if isinstance(instructions, str) else []
-    return {
-        "gen_ai.system_instructions": system,
-        "gen_ai.input.messages": messages,
-        "gen_ai.output.messages": output,
-        "gen_ai.tool.definitions": tools,
-    }
+    return genai_content(system, messages, output, tools)
 
 
 def responses_finish(response: JSON) -> str:
@@ -406,7 +389,7 @@ def _responses_input(item: JSON) -> JSON:
         if isinstance(content, str):
             parts = [_text(content)]
         else:
-            parts = [_responses_part(p) for p in _list(content) if isinstance(p, dict)]
+            parts = [_responses_part(p) for p in listed(content) if isinstance(p, dict)]
         return {"role": _s(item.get("role"), "user"), "parts": parts}
     return {"role": "assistant", "parts": _responses_output(item)}
 
@@ -414,7 +397,7 @@ def _responses_input(item: JSON) -> JSON:
 def _responses_output(item: JSON) -> list[JSON]:
     kind = item.get("type")
     if kind == "message":
-        return [_responses_part(p) for p in _list(item.get("content")) if isinstance(p, dict)]
+        return [_responses_part(p) for p in listed(item.get("content")) if isinstance(p, dict)]
     if kind == "function_call":
         return [
             {
@@ -427,7 +410,7 @@ def _responses_output(item: JSON) -> list[JSON]:
     if kind == "reasoning":
         texts = [
             str(p.get("text", ""))
-            for p in _list(item.get("content")) or _list(item.get("summary"))
+            for p in listed(item.get("content")) or listed(item.get("summary"))
             if isinstance(p, dict)
         ]
         return [{"type": "reasoning", "content": "\n\n".join(texts)}]
@@ -456,16 +439,16 @@ def _responses_part(part: JSON) -> JSON:
 def _converse(body: JSON, response: JSON) -> Content:
     instructions = [
         _text(block["text"])
-        for block in _list(body.get("system"))
+        for block in listed(body.get("system"))
         if isinstance(block, dict) and isinstance(block.get("text"), str)
     ]
     messages = [
         {"role": _s(m.get("role"), "user"), "parts": _converse_parts(m.get("content"))}
-        for m in _list(body.get("messages"))
+        for m in listed(body.get("messages"))
         if isinstance(m, dict)
     ]
     tools = []
-    for tool in _list(_dict(body.get("toolConfig")).get("tools")):
+    for tool in listed(_dict(body.get("toolConfig")).get("tools")):
         spec = _dict(tool).get("toolSpec")
         if isinstance(spec, dict):
             schema = _dict(spec.get("inputSchema")).get("json")
@@ -480,17 +463,12 @@ def _converse(body: JSON, response: JSON) -> Content:
                 "finish_reason": _s(response.get("stopReason"), "error"),
             }
         )
-    return {
-        "gen_ai.system_instructions": instructions,
-        "gen_ai.input.messages": messages,
-        "gen_ai.output.messages": output,
-        "gen_ai.tool.definitions": tools,
-    }
+    return genai_content(instructions, messages, output, tools)
 
 
 def _converse_parts(content: Any) -> list[JSON]:
     parts: list[JSON] = []
-    for block in _list(content):
+    for block in listed(content):
         if not isinstance(block, dict):
             continue
         if isinstance(block.get("text"), str):
@@ -536,7 +514,7 @@ def _invoke_text(body: JSON, response: JSON) -> Content:
         ("outputs", "text", "stop_reason"),
         ("generations", "text", "finish_reason"),
     ):
-        for result in _list(response.get(key)):
+        for result in listed(response.get(key)):
             if isinstance(result, dict) and isinstance(result.get(text_key), str):
                 output.append((result[text_key], result.get(reason_key)))
     return {

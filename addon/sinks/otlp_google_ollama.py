@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-JSON = dict[str, Any]
-Content = dict[str, list[Any]]
+from addon.sinks.otlp_genai import JSON, Content, genai_content, listed
 
 _ROLES = {"model": "assistant", "user": "user", "function": "tool"}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _gemini_part(part: Any) -> JSON:
@@ -39,7 +34,7 @@ def _gemini_part(part: Any) -> JSON:
 def _gemini_message(content: Any) -> JSON:
     content = content if isinstance(content, dict) else {}
     role = _ROLES.get(str(content.get("role") or "user"), "user")
-    return {"role": role, "parts": [_gemini_part(p) for p in _list(content.get("parts"))]}
+    return {"role": role, "parts": [_gemini_part(p) for p in listed(content.get("parts"))]}
 
 
 def gemini(body: JSON, response: JSON) -> Content:
@@ -52,24 +47,24 @@ def gemini(body: JSON, response: JSON) -> Content:
     system = body.get("systemInstruction") or body.get("system_instruction")
     tools = [
         {"type": "function", "name": str(d.get("name") or ""), **d}
-        for tool in _list(body.get("tools"))
+        for tool in listed(body.get("tools"))
         if isinstance(tool, dict)
-        for d in _list(tool.get("functionDeclarations"))
+        for d in listed(tool.get("functionDeclarations"))
         if isinstance(d, dict)
     ]
     output = []
-    for candidate in _list(response.get("candidates")):
+    for candidate in listed(response.get("candidates")):
         if isinstance(candidate, dict):
             message = _gemini_message(candidate.get("content"))
             message["role"] = "assistant"
             message["finish_reason"] = str(candidate.get("finishReason") or "").lower() or "error"
             output.append(message)
-    return {
-        "gen_ai.system_instructions": _gemini_message(system)["parts"] if system else [],
-        "gen_ai.input.messages": [_gemini_message(c) for c in _list(body.get("contents"))],
-        "gen_ai.output.messages": output,
-        "gen_ai.tool.definitions": tools,
-    }
+    return genai_content(
+        _gemini_message(system)["parts"] if system else [],
+        [_gemini_message(c) for c in listed(body.get("contents"))],
+        output,
+        tools,
+    )
 
 
 def _ollama_message(message: Any) -> JSON:
@@ -79,7 +74,7 @@ def _ollama_message(message: Any) -> JSON:
         parts.append({"type": "reasoning", "content": str(message["thinking"])})
     if message.get("content"):
         parts.append({"type": "text", "content": str(message["content"])})
-    for call in _list(message.get("tool_calls")):
+    for call in listed(message.get("tool_calls")):
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
             parts.append(
@@ -96,7 +91,7 @@ def ollama(body: JSON, response: JSON) -> Content:
     """`/api/chat` messages or `/api/generate` prompt and system; the answer's message."""
     finish = str(response.get("done_reason") or "stop")
     if "messages" in body:
-        messages = [_ollama_message(m) for m in _list(body.get("messages"))]
+        messages = [_ollama_message(m) for m in listed(body.get("messages"))]
         answer = _ollama_message(response.get("message"))
     else:
         messages = [
@@ -109,9 +104,9 @@ def ollama(body: JSON, response: JSON) -> Content:
     answer["role"] = "assistant"
     answer["finish_reason"] = finish
     system = body.get("system")
-    return {
-        "gen_ai.system_instructions": [{"type": "text", "content": system}] if system else [],
-        "gen_ai.input.messages": messages,
-        "gen_ai.output.messages": [answer],
-        "gen_ai.tool.definitions": [t for t in _list(body.get("tools")) if isinstance(t, dict)],
-    }
+    return genai_content(
+        [{"type": "text", "content": system}] if system else [],
+        messages,
+        [answer],
+        [t for t in listed(body.get("tools")) if isinstance(t, dict)],
+    )
