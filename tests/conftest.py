@@ -121,6 +121,19 @@ def addon_ctx(tmp_path: Path) -> Iterator[tuple[LLMRebuild, taddons.context, Pat
 # Streams, one builder per API ------------------------------------------------------------------
 
 
+def scramble(value: Any) -> None:
+    """Empty every object and list inside `value`, innermost first: after it, a fold's state
+    must be unchanged if its `result()` shared nothing with it."""
+    if isinstance(value, dict):
+        for item in value.values():
+            scramble(item)
+        value.clear()
+    elif isinstance(value, list):
+        for item in value:
+            scramble(item)
+        value.clear()
+
+
 def anthropic_sse(*events: Any) -> bytes:
     """Messages SSE; a dict is sent under its own `type`, an (event, raw data) pair as given."""
     frames = []

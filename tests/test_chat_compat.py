@@ -24,9 +24,10 @@ from addon import rebuild
 from addon.providers.openai_chat import OpenAIChat
 from addon.wire.sse import SSEDecoder
 from tests.conftest import chat_sse as sse
+from tests.conftest import scramble
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.openai_chat import sdk_accumulated_snapshot, sdk_final_completion
-from tests.test_openai_chat import choice, chunk, chunks_of, rewrite, scramble
+from tests.test_openai_chat import choice, chunk, chunks_of, rewrite
 
 PROVIDER = "openai-chat"
 STREAMS = corpus_streams("chat-compat") + corpus_streams("azure-openai")

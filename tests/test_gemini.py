@@ -28,6 +28,7 @@ from addon.providers.gemini import (
 )
 from addon.wire.jsonarray import JSONArrayDecoder
 from addon.wire.sse import SSEDecoder
+from tests.conftest import scramble
 from tests.gemini_streams import (
     call,
     candidate,
@@ -188,17 +189,6 @@ def streamed_texts(chunks: list[dict[str, Any]]) -> dict[tuple[int, bool], str]:
 def parts_of(response: dict[str, Any], index: int = 0) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = response["candidates"][index]["content"]["parts"]
     return parts
-
-
-def scramble(value: Any) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            scramble(item)
-        value.clear()
-    elif isinstance(value, list):
-        for item in value:
-            scramble(item)
-        value.clear()
 
 
 # --- the recorded corpus ----------------------------------------------------------------

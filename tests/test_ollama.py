@@ -22,6 +22,7 @@ from addon.providers.ollama import (
     OllamaGenerate,
 )
 from addon.wire.ndjson import NDJSONDecoder
+from tests.conftest import scramble
 from tests.ollama_streams import STATS, chat_line, generate_line, ndjson, tool_call
 from tests.oracles import CORPUS
 
@@ -96,17 +97,6 @@ def package_round_trip(answer: dict[str, Any], chat: bool) -> set[str]:
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def scramble(value: Any) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            scramble(item)
-        value.clear()
-    elif isinstance(value, list):
-        for item in value:
-            scramble(item)
-        value.clear()
 
 
 # --- the recorded corpus ----------------------------------------------------------------

@@ -18,7 +18,7 @@ from addon import rebuild
 from addon.providers.base import Part
 from addon.providers.openai_chat import OpenAIChat
 from addon.wire.sse import SSEDecoder
-from tests.conftest import chat_sse
+from tests.conftest import chat_sse, scramble
 from tests.oracles import CORPUS, corpus_streams, strip_nulls
 from tests.oracles.openai_chat import sdk_accumulated_snapshot, sdk_final_completion
 
@@ -98,18 +98,6 @@ def sdk(body: bytes) -> dict[str, Any]:
 
 def ours(body: bytes) -> dict[str, Any]:
     return strip_nulls(rebuilt(body)["response"])
-
-
-def scramble(value: Any) -> None:
-    """Empty every object and list inside `value`, innermost first."""
-    if isinstance(value, dict):
-        for item in value.values():
-            scramble(item)
-        value.clear()
-    elif isinstance(value, list):
-        for item in value:
-            scramble(item)
-        value.clear()
 
 
 def message_of(response: dict[str, Any], index: int = 0) -> dict[str, Any]:
