@@ -11,12 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import shutil
-import socket
 import ssl
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,8 +29,9 @@ from websockets.sync.client import connect as sync_connect
 
 from tests.conftest import read_flows
 from tests.live.conftest import proxies_in_front_of
-from tests.live.proxy import ROOT, Mitmdump, mitmdump_env, read_records, run_mitmdump
+from tests.live.proxy import Mitmdump, mitmdump_env, read_records, run_mitmdump
 from tests.live.ws_upstream import UPGRADE_HEADERS, SocketPlan, SocketUpstream
+from tests.mitmweb import Mitmweb, start_mitmweb
 from tests.oracles import strip_nulls
 from tests.socket_streams import ANSWERS, sdk_response
 
@@ -293,9 +291,9 @@ def test_mitmweb_shows_each_rebuilt_response_where_it_ended(
 ):
     """mitmweb's REST API (what its WebSocket tab shows) renders our view for the messages
     that ended a response and the creates, and the JSON view for the rest."""
-    web = start_mitmweb(codex_like_run.capture, tmp_path)
+    web = start_mitmweb(codex_like_run.capture, tmp_path, mitmdump_env())
     try:
-        (flow,) = web.wait_for_flows(1)
+        (flow,) = wait_for_flows(web, 1)
         shown = web.get(f"/flows/{flow['id']}/messages/content/auto.json")
         assert isinstance(shown, list)
         ours = [m for m in shown if m["view_name"] == "LLM rebuilt"]
@@ -389,72 +387,18 @@ def test_the_codex_cli_over_a_websocket_through_mitmdump(
 # mitmweb ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Web:
-    url: str
-    password: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def get(self, path: str) -> Any:
-        request = urllib.request.Request(
-            self.url + path, headers={"Authorization": f"Bearer {self.password}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def wait_for_flows(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise AssertionError(f"mitmweb exited: {self.log.read_text()[-2000:]}")
-            try:
-                flows = self.get("/flows")
-                if len(flows) >= count and "llm openai-responses" in self.log.read_text():
-                    return list(flows)
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"mitmweb not ready: {self.log.read_text()[-2000:]}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.process.terminate()
+def wait_for_flows(web: Mitmweb, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+    """The flows, once mitmweb has them and the addon has written its record line."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if web.process.poll() is not None:
+            raise AssertionError(f"mitmweb exited: {web.log_tail()}")
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_mitmweb(capture: Path, workdir: Path) -> Web:
-    web_port, proxy_port = free_port(), free_port()
-    password = secrets.token_hex(16)
-    log = workdir / "mitmweb.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("mitmweb")),
-                "--web-host", "127.0.0.1",
-                "--web-port", str(web_port),
-                "--listen-host", "127.0.0.1",
-                "--listen-port", str(proxy_port),
-                "--no-web-open-browser",
-                "--set", f"web_password={password}",
-                "--set", f"confdir={workdir / 'conf'}",
-                "--set", f"llm_dump_dir={workdir / 'dumps'}",
-                "-r", str(capture),
-                "-s", str(ROOT / "addon" / "llm_rebuild.py"),
-            ],
-            cwd=workdir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=mitmdump_env(),
-        )  # fmt: skip
-    return Web(f"http://127.0.0.1:{web_port}", password, process, log)
+            flows = web.get("/flows")
+            if len(flows) >= count and "llm openai-responses" in web.log.read_text():
+                return list(flows)
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"mitmweb not ready: {web.log_tail()}")
+        time.sleep(0.2)

@@ -11,22 +11,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from addon.providers import PROVIDERS
 from tests.conftest import CAPTURE, FLOWS_KEYS, read_flows
+from tests.mitmweb import Mitmweb, start_mitmweb
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
@@ -48,81 +44,21 @@ VIEW = "LLM rebuilt"
 SUMMARY_LINE = re.compile(rf"\bllm ({'|'.join(map(re.escape, PROVIDERS))}) ")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def flow_id_of(corpus_name: str) -> str:
     body = (CORPUS / corpus_name).read_bytes()
     return next(f.id for f in read_flows() if f.response and f.response.raw_content == body)
 
 
-@dataclass
-class Mitmweb:
-    url: str
-    password: str
-    workdir: Path
-
-    def get(self, path: str) -> object:
-        request = urllib.request.Request(
-            self.url + path, headers={"Authorization": f"Bearer {self.password}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def command(self, name: str, *arguments: str) -> dict:
-        """As mitmweb's command bar runs a command: a POST that passes tornado's XSRF check,
-        which wants the same token in the `_mitmproxy_xsrf` cookie and the X-XSRFToken header."""
-        xsrf = secrets.token_hex(16)
-        request = urllib.request.Request(
-            f"{self.url}/commands/{name}",
-            data=json.dumps({"arguments": list(arguments)}).encode(),
-            headers={
-                "Authorization": f"Bearer {self.password}",
-                "Cookie": f"_mitmproxy_xsrf={xsrf}",
-                "X-XSRFToken": xsrf,
-                "Content-Type": "application/json",
-            },
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
 def mitmweb(tmp_path_factory) -> Iterator[Mitmweb]:
     workdir = tmp_path_factory.mktemp("mitmweb")
-    web_port, proxy_port = free_port(), free_port()
-    password = secrets.token_hex(16)
-    executable = Path(sys.executable).with_name("mitmweb")
-    log = (workdir / "mitmweb.log").open("wb")
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "--web-host", "127.0.0.1",
-            "--web-port", str(web_port),
-            "--listen-host", "127.0.0.1",
-            "--listen-port", str(proxy_port),
-            "--no-web-open-browser",
-            "--set", f"web_password={password}",
-            "--set", f"confdir={workdir / 'conf'}",
-            "--set", f"llm_dump_dir={workdir / 'dumps'}",
-            "-r", str(CAPTURE),
-            "-s", str(ROOT / "addon" / "llm_rebuild.py"),
-        ],
-        cwd=workdir,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    web = Mitmweb(f"http://127.0.0.1:{web_port}", password, workdir)
+    web = start_mitmweb(CAPTURE, workdir)
     llm_flows = sum(1 for f in read_flows() if f.request.pretty_host != "example.com")
     try:
         deadline = time.monotonic() + 20
         while True:  # ready once the addon has finished every LLM flow of the capture
-            if process.poll() is not None:
-                pytest.fail(f"mitmweb exited: {(workdir / 'mitmweb.log').read_text()[-2000:]}")
+            if web.process.poll() is not None:
+                pytest.fail(f"mitmweb exited: {web.log_tail()}")
             try:
                 events = web.get("/events")
                 assert isinstance(events, list)
@@ -132,17 +68,11 @@ def mitmweb(tmp_path_factory) -> Iterator[Mitmweb]:
             except (urllib.error.URLError, ConnectionError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"mitmweb not ready: {(workdir / 'mitmweb.log').read_text()[-2000:]}")
+                pytest.fail(f"mitmweb not ready: {web.log_tail()}")
             time.sleep(0.2)
         yield web
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        web.stop()
 
 
 def listed_flows(web: Mitmweb) -> list[dict]:
