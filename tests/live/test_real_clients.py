@@ -40,6 +40,14 @@ def json_plan(body: bytes, encoding: str = "", status: int = 200) -> Plan:
     )
 
 
+ANTHROPIC_CALL: dict[str, Any] = {
+    "model": "claude-test",
+    "max_tokens": 64,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+CHAT_CALL: dict[str, Any] = {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}
+
+
 def call(provider: str, base_url: str, stream: bool, use_async: bool) -> dict[str, Any]:
     """One call as an app makes it; the SDK's final (or only) object as JSON."""
     if use_async:
@@ -49,11 +57,7 @@ def call(provider: str, base_url: str, stream: bool, use_async: bool) -> dict[st
             client = anthropic.Anthropic(
                 api_key="test-key", base_url=base_url, max_retries=0, http_client=http_client
             )
-            args: dict[str, Any] = {
-                "model": "claude-test",
-                "max_tokens": 64,
-                "messages": [{"role": "user", "content": "hi"}],
-            }
+            args = ANTHROPIC_CALL
             if stream:
                 with client.beta.messages.stream(**args) as s:
                     return s.get_final_message().model_dump(mode="json")
@@ -62,10 +66,7 @@ def call(provider: str, base_url: str, stream: bool, use_async: bool) -> dict[st
             api_key="test-key", base_url=base_url, max_retries=0, http_client=http_client
         )
         if provider == "openai-chat":
-            chat: dict[str, Any] = {
-                "model": "gpt-test",
-                "messages": [{"role": "user", "content": "hi"}],
-            }
+            chat = CHAT_CALL
             if stream:
                 with oa.chat.completions.stream(**chat) as s:
                     return s.get_final_completion().model_dump(mode="json")
@@ -82,11 +83,7 @@ async def _call_async(provider: str, base_url: str, stream: bool) -> dict[str, A
             client = anthropic.AsyncAnthropic(
                 api_key="test-key", base_url=base_url, max_retries=0, http_client=http_client
             )
-            args: dict[str, Any] = {
-                "model": "claude-test",
-                "max_tokens": 64,
-                "messages": [{"role": "user", "content": "hi"}],
-            }
+            args = ANTHROPIC_CALL
             if stream:
                 async with client.beta.messages.stream(**args) as s:
                     return (await s.get_final_message()).model_dump(mode="json")
@@ -95,10 +92,7 @@ async def _call_async(provider: str, base_url: str, stream: bool) -> dict[str, A
             api_key="test-key", base_url=base_url, max_retries=0, http_client=http_client
         )
         if provider == "openai-chat":
-            chat: dict[str, Any] = {
-                "model": "gpt-test",
-                "messages": [{"role": "user", "content": "hi"}],
-            }
+            chat = CHAT_CALL
             if stream:
                 async with oa.chat.completions.stream(**chat) as s:
                     return (await s.get_final_completion()).model_dump(mode="json")
