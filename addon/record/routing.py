@@ -24,9 +24,15 @@ class CompiledRoute:
     query: re.Pattern[str] | None = None
 
     def matches(self, host: str, authority: str, method: str, path: str, query: str) -> bool:
+        return self.takes_host(host, authority) and self.takes(method, path, query)
+
+    def takes_host(self, host: str, authority: str) -> bool:
+        return fnmatchcase(host, self.host) or fnmatchcase(authority, self.host)
+
+    def takes(self, method: str, path: str, query: str) -> bool:
+        """The method, path and query part of a match (the host part is `takes_host`)."""
         return (
             method in self.methods
-            and (fnmatchcase(host, self.host) or fnmatchcase(authority, self.host))
             and self.path.search(path) is not None
             and (self.query is None or self.query.search(query) is not None)
         )
@@ -93,11 +99,7 @@ class Router:
         path, _, query = path.partition("?")
         method = method.upper()
         for route in self._host_routes(host, authority):
-            if (
-                method in route.methods
-                and route.path.search(path) is not None
-                and (route.query is None or route.query.search(query) is not None)
-            ):
+            if route.takes(method, path, query):
                 return route.provider
         return None
 
@@ -109,10 +111,6 @@ class Router:
         if routes is None:
             if len(self._by_host) >= HOSTS_REMEMBERED:
                 self._by_host.clear()
-            routes = tuple(
-                r
-                for r in self.routes
-                if fnmatchcase(host, r.host) or fnmatchcase(authority, r.host)
-            )
+            routes = tuple(r for r in self.routes if r.takes_host(host, authority))
             self._by_host[key] = routes
         return routes
