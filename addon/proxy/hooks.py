@@ -212,9 +212,7 @@ class LLMRebuild:
         return path
 
 
-_settled = False
-
-
+@functools.cache
 def _settle_heap() -> None:
     """Once per process, when the script loads: load the prices, then move
     everything loaded so far out of the collector's sight.
@@ -224,10 +222,6 @@ def _settle_heap() -> None:
     more). Frozen at start-up, mitmproxy's, our and the price tables' objects are never
     traversed again: a full collection then walks only what flows left behind.
     """
-    global _settled
-    if _settled:
-        return
-    _settled = True
     from addon.insights.cost import preload
 
     try:
