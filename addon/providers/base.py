@@ -97,7 +97,7 @@ class Accumulator(ABC):
         try:
             self._feed(event)
         except Exception as exc:  # one bad event must not lose the rest of the stream
-            self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+            self._not_applied(event, exc)
 
     def feed_all(self, events: list[Event]) -> None:
         """`feed` each event in turn: one call per chunk instead of one more per event."""
@@ -106,7 +106,11 @@ class Accumulator(ABC):
             try:
                 feed(event)
             except Exception as exc:  # as in `feed`
-                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+                self._not_applied(event, exc)
+
+    def _not_applied(self, event: Event, exc: Exception) -> None:
+        """What an event that raised in a fold leaves: one error, and the stream goes on."""
+        self.errors.append(f"{event.event}: could not apply event: {exc!r}")
 
     @abstractmethod
     def _feed(self, event: Event) -> None: ...

@@ -192,7 +192,7 @@ class BedrockConverse(Accumulator):
             try:
                 feed(event)
             except Exception as exc:  # as in `Accumulator.feed_all`
-                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+                self._not_applied(event, exc)
         self._events += fast
 
     def _feed(self, event: Event) -> None:

@@ -205,7 +205,7 @@ class BedrockInvoke(Accumulator):
                     if inner is None and self._anthropic is not None:
                         inner = self._anthropic._feed
             except Exception as exc:  # as in `Accumulator.feed_all`
-                self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+                self._not_applied(event, exc)
         self._sync()
 
     def _sync(self) -> None:

@@ -108,13 +108,13 @@ class OpenAIChat(ChunkStream):
                 try:
                     self._not_json(event, exc)
                 except Exception as error:  # as in `Accumulator.feed_all`
-                    self.errors.append(f"{event.event}: could not apply event: {error!r}")
+                    self._not_applied(event, error)
                 number = self._chunks
                 if self.done:
                     shape = self._shape = None
                 continue
             except Exception as error:  # as in `Accumulator.feed_all`
-                self.errors.append(f"{event.event}: could not apply event: {error!r}")
+                self._not_applied(event, error)
                 continue
             if shape is not None:
                 try:
@@ -168,7 +168,7 @@ class OpenAIChat(ChunkStream):
             try:
                 self._merge(event, chunk)
             except Exception as error:  # as in `Accumulator.feed_all`
-                self.errors.append(f"{event.event}: could not apply event: {error!r}")
+                self._not_applied(event, error)
             number = self._chunks
             shape = self._shape = self._next_shape(chunk)
             if shape is not None:

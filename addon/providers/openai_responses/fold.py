@@ -77,7 +77,7 @@ class OpenAIResponses(Addressing):
         try:
             self._feed(event, data)
         except Exception as exc:  # as in `feed`
-            self.errors.append(f"{event.event}: could not apply event: {exc!r}")
+            self._not_applied(event, exc)
 
     def _feed(self, event: ServerSentEvent, data: Any = None) -> None:
         try:
