@@ -66,29 +66,21 @@ function xLabels(f, calls) {
 
 // Incomplete calls (red ✕) and cache misses (amber ▼), where they happened.
 function markers(f, calls) {
+  const mark = (kind, x, call, color, glyph, title) =>
+    f.root.append(
+      svg(
+        'g',
+        { class: `marker ${kind}`, 'data-call': call },
+        svg('line', { x1: x, x2: x, y1: f.T, y2: f.T + f.ph, stroke: color }),
+        svg('text', { x, y: f.T - 2, 'text-anchor': 'middle', fill: color }, glyph),
+        svg('title', {}, title),
+      ),
+    );
   calls.forEach((c, i) => {
     const x = f.mid(i);
-    if (!c.ok) {
-      f.root.append(
-        svg(
-          'g',
-          { class: 'marker bad', 'data-call': c.i },
-          svg('line', { x1: x, x2: x, y1: f.T, y2: f.T + f.ph, stroke: COLOR.bad }),
-          svg('text', { x, y: f.T - 2, 'text-anchor': 'middle', fill: COLOR.bad }, '✕'),
-          svg('title', {}, `turn ${c.turn}: incomplete`),
-        ),
-      );
-    }
+    if (!c.ok) mark('bad', x, c.i, COLOR.bad, '✕', `turn ${c.turn}: incomplete`);
     if (c.miss) {
-      f.root.append(
-        svg(
-          'g',
-          { class: 'marker miss', 'data-call': c.i },
-          svg('line', { x1: x, x2: x, y1: f.T, y2: f.T + f.ph, stroke: COLOR.miss }),
-          svg('text', { x, y: f.T - 2, 'text-anchor': 'middle', fill: COLOR.miss }, '▼'),
-          svg('title', {}, `turn ${c.turn}: ${c.cache || 'cache miss'}`),
-        ),
-      );
+      mark('miss', x, c.i, COLOR.miss, '▼', `turn ${c.turn}: ${c.cache || 'cache miss'}`);
     }
   });
 }
